@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DjangoSimpleQueueConfig(AppConfig):
+    name = "django_simple_queue"
+    verbose_name = "Simple queue"
+    default_auto_field = "django.db.models.AutoField"

@@ -1,0 +1,30 @@
+"""The one settings object: every ``DJANGO_SIMPLE_QUEUE_*`` setting, read lazily."""
+
+from typing import Any
+
+from django.conf import settings as django_settings
+
+PREFIX = "DJANGO_SIMPLE_QUEUE_"
+
+DEFAULTS: dict[str, Any] = {
+    # None: callables in the ``tasks`` module of an installed app.
+    "ALLOWED_TASKS": None,
+    "DEFAULT_QUEUE": "default",
+    "MAX_ATTEMPTS": 1,
+    "TASK_TIMEOUT": 3600,  # seconds; enforced by the worker's supervisor
+    "POLL_INTERVAL": 1.0,  # seconds between claims when the queue is empty
+    "HEARTBEAT_INTERVAL": 5.0,  # seconds between worker heartbeats
+    "CONCURRENCY": 1,  # child processes per worker
+}
+
+
+class Settings:
+    """Attribute access to the queue's settings, read from Django's on every access."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown setting {PREFIX}{name}")
+        return getattr(django_settings, PREFIX + name, DEFAULTS[name])
+
+
+settings = Settings()

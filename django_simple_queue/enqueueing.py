@@ -1,0 +1,118 @@
+"""``enqueue()``: validate everything, then insert in the caller's transaction."""
+
+import datetime
+import json
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from django_simple_queue.conf import settings
+from django_simple_queue.exceptions import EnqueueError, InvalidParams
+from django_simple_queue.models import Task
+from django_simple_queue.registry import resolve
+
+
+def _json_problem(value: Any, path: str) -> str | None:
+    """Return where and why *value* is not JSON, or None when it is."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if value == value and value not in (float("inf"), float("-inf")) else (
+            f"{path} is {value!r}, which JSON cannot represent"
+        )
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            problem = _json_problem(item, f"{path}[{index}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} has key {key!r} of type {type(key).__name__}; keys must be str"
+            problem = _json_problem(item, f"{path}[{key!r}]")
+            if problem:
+                return problem
+        return None
+    return f"{path} is of type {type(value).__name__}, which is not JSON serialisable"
+
+
+def validate_params(params: Any) -> dict[str, Any]:
+    """Return *params* as a dict of JSON values, or raise ``InvalidParams``."""
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise InvalidParams(
+            f"Task params must be a dict of keyword arguments, not {type(params).__name__}."
+        )
+    problem = _json_problem(params, "params")
+    if problem:
+        raise InvalidParams(f"Task params are not JSON: {problem}.")
+    return json.loads(json.dumps(params))
+
+
+def _run_after(run_after: datetime.datetime | None, delay: Any) -> datetime.datetime | None:
+    if run_after is not None and delay is not None:
+        raise EnqueueError("Pass run_after or delay, not both.")
+    if delay is not None:
+        if not isinstance(delay, datetime.timedelta):
+            delay = datetime.timedelta(seconds=delay)
+        return timezone.now() + delay
+    if run_after is not None and timezone.is_naive(run_after):
+        raise EnqueueError("run_after must be an aware datetime.")
+    return run_after
+
+
+def _check_options(task_name: str, queue: str, max_attempts: Any, timeout: Any) -> None:
+    if len(task_name) > Task.TASK_NAME_MAX_LENGTH:
+        raise EnqueueError(
+            f"Task name is {len(task_name)} characters; at most "
+            f"{Task.TASK_NAME_MAX_LENGTH} fit."
+        )
+    if not queue or len(queue) > Task.QUEUE_MAX_LENGTH:
+        raise EnqueueError(f"Queue name must be 1 to {Task.QUEUE_MAX_LENGTH} characters.")
+    if max_attempts is not None and (not isinstance(max_attempts, int) or max_attempts < 1):
+        raise EnqueueError(f"max_attempts must be a positive integer, not {max_attempts!r}.")
+    if timeout is not None and (not isinstance(timeout, int) or timeout < 1):
+        raise EnqueueError(f"timeout must be a positive number of seconds, not {timeout!r}.")
+
+
+def enqueue(
+    task_name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    queue: str = "default",
+    priority: int = 0,
+    run_after: datetime.datetime | None = None,
+    delay: float | datetime.timedelta | None = None,
+    max_attempts: int | None = None,
+    timeout: int | None = None,
+    on_commit: bool = False,
+    using: str | None = None,
+) -> Task:
+    """Validate a task and insert it; raise a subclass of ``EnqueueError`` and insert nothing on bad input.
+
+    The insert joins the caller's transaction. With ``on_commit=True`` it is
+    deferred until that transaction commits, and the returned task is not yet
+    saved (its ``id`` is already final).
+    """
+    if isinstance(task_name, str):
+        _check_options(task_name, queue, max_attempts, timeout)
+    resolve(task_name)
+    task = Task(
+        id=uuid.uuid4(),
+        task_name=task_name,
+        task_params=validate_params(params),
+        queue=queue,
+        priority=priority,
+        run_after=_run_after(run_after, delay),
+        max_attempts=max_attempts or settings.MAX_ATTEMPTS,
+        timeout=timeout,
+    )
+    if on_commit:
+        transaction.on_commit(lambda: task.save(force_insert=True, using=using), using=using)
+    else:
+        task.save(force_insert=True, using=using)
+    return task

@@ -1,0 +1,62 @@
+"""``manage.py worker``: claim and run queued tasks."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from django_simple_queue.conf import settings
+from django_simple_queue.worker.supervisor import Supervisor
+
+
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+class Command(BaseCommand):
+    help = "Claim queued tasks and run them in child processes."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--queue", action="append", dest="queues", metavar="NAME",
+            help="Serve this queue (repeatable). Default: every queue.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--concurrency", type=positive_int, default=None, metavar="N",
+            help="Child processes that run tasks (default: DJANGO_SIMPLE_QUEUE_CONCURRENCY, 1).",
+        )  # fmt: skip
+        parser.add_argument(
+            "--burst", action="store_true", help="Run what is due, then exit 0."
+        )
+        parser.add_argument(
+            "--max-tasks", type=positive_int, default=None, metavar="N",
+            help="Exit 0 after running N tasks.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--poll-interval", type=float, default=None, metavar="SECONDS",
+            help="Wait between claims when nothing is due (default 1).",
+        )  # fmt: skip
+        parser.add_argument(
+            "--timeout", type=int, default=None, metavar="SECONDS",
+            help="Time limit for tasks that set none (default: DJANGO_SIMPLE_QUEUE_TASK_TIMEOUT).",
+        )  # fmt: skip
+        parser.add_argument("--database", default=None, help="Database alias of the task table.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["poll_interval"] is not None and options["poll_interval"] <= 0:
+            raise CommandError("--poll-interval must be a positive number of seconds.")
+        if options["timeout"] is not None and options["timeout"] < 0:
+            raise CommandError("--timeout must be 0 (no limit) or a positive number of seconds.")
+        status = Supervisor(
+            queues=options["queues"],
+            concurrency=options["concurrency"] or settings.CONCURRENCY,
+            burst=options["burst"],
+            max_tasks=options["max_tasks"],
+            poll_interval=options["poll_interval"],
+            timeout=options["timeout"],
+            using=options["database"],
+        ).run()
+        if status:
+            raise SystemExit(status)

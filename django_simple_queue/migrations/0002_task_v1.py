@@ -1,0 +1,250 @@
+# Carry 0.1.10 rows forward into the 1.0 task table: text statuses, JSON
+# params, outputs split into result / error / traceback, and the new columns
+# the worker needs. Queued rows stay queued and run on the new worker.
+
+import json
+import uuid
+
+import django.utils.timezone
+from django.db import migrations, models
+from django.db.models import Q
+
+LEGACY_STATUS = {0: "QUEUED", 1: "PROGRESS", 2: "COMPLETED", 3: "FAILED", 4: "CANCELLED"}
+TRACEBACK_MARK = "\n\nTraceback (most recent call last):"
+ERROR_MAX_LENGTH = 1000  # characters kept in the one-line ``error`` column
+
+
+def _params(raw):
+    """Return (params, problem) for a 0.1.10 ``args`` text."""
+    if raw is None or raw.strip() == "":
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        return {}, f"args is not valid JSON ({exc}): {raw[:200]}"
+    if not isinstance(value, dict):
+        return {}, f"args is a JSON {type(value).__name__}, not an object: {raw[:200]}"
+    return value, None
+
+
+def _split_output(status, output):
+    """Return (result, error, traceback) for a 0.1.10 ``output`` text."""
+    if output is None:
+        return None, "", ""
+    if status != "FAILED":
+        return output, "", ""
+    head, mark, _ = output.partition(TRACEBACK_MARK)
+    lines = head.strip().splitlines()
+    error = lines[-1] if lines else "failed under 0.1.10"
+    return None, error[:ERROR_MAX_LENGTH], output if mark else ""
+
+
+def forward(apps, schema_editor):
+    Task = apps.get_model("django_simple_queue", "Task")
+    for old, new in LEGACY_STATUS.items():
+        Task.objects.filter(legacy_status=old).update(status=new)
+    for task in Task.objects.all().iterator():
+        task.task_params, problem = _params(task.args)
+        task.result, task.error, task.traceback = _split_output(task.status, task.output)
+        if problem and task.status == "QUEUED":
+            # Running it with made-up params would be worse than not running it.
+            task.status = "FAILED"
+            task.error = f"Cannot upgrade 0.1.10 task: {problem}"[:ERROR_MAX_LENGTH]
+        if task.status != "QUEUED":
+            task.attempts = 1
+        if task.status in ("COMPLETED", "FAILED", "CANCELLED"):
+            task.completed_at = task.modified
+        task.save()
+
+
+def backward(apps, schema_editor):
+    Task = apps.get_model("django_simple_queue", "Task")
+    for old, new in LEGACY_STATUS.items():
+        Task.objects.filter(status=new).update(legacy_status=old)
+    for task in Task.objects.all().iterator():
+        task.args = json.dumps(task.task_params)
+        if task.traceback:
+            task.output = task.traceback
+        elif task.error:
+            task.output = task.error
+        elif task.result is not None:
+            result = task.result
+            task.output = result if isinstance(result, str) else json.dumps(result)
+        task.save()
+
+
+# Only queued rows, in claim order: the claim scan stays short however many
+# finished rows pile up. Kept out of the model's Meta because MariaDB/MySQL
+# have no partial indexes and Django would warn about it on every check there.
+PARTIAL_INDEX = models.Index(
+    fields=["-priority", "created_at"], condition=Q(status="QUEUED"), name="dsq_task_queued"
+)
+
+
+def add_partial_index(apps, schema_editor):
+    if schema_editor.connection.features.supports_partial_indexes:
+        schema_editor.add_index(apps.get_model("django_simple_queue", "Task"), PARTIAL_INDEX)
+
+
+def drop_partial_index(apps, schema_editor):
+    if schema_editor.connection.features.supports_partial_indexes:
+        schema_editor.remove_index(apps.get_model("django_simple_queue", "Task"), PARTIAL_INDEX)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("django_simple_queue", "0001_initial")]
+
+    operations = [
+        migrations.RenameField("task", "task", "task_name"),
+        migrations.AlterField(
+            "task",
+            "task_name",
+            models.CharField(
+                help_text="Dotted path of the callable.", max_length=255, verbose_name="task"
+            ),
+        ),
+        migrations.RenameField("task", "created", "created_at"),
+        migrations.AlterField(
+            "task",
+            "created_at",
+            models.DateTimeField(
+                default=django.utils.timezone.now, editable=False, verbose_name="created"
+            ),
+        ),
+        migrations.RenameField("task", "status", "legacy_status"),
+        migrations.AddField(
+            "task",
+            "status",
+            models.CharField(
+                choices=[
+                    ("QUEUED", "Queued"),
+                    ("PROGRESS", "In progress"),
+                    ("COMPLETED", "Completed"),
+                    ("FAILED", "Failed"),
+                    ("CANCELLED", "Cancelled"),
+                ],
+                default="QUEUED",
+                max_length=10,
+                verbose_name="status",
+            ),
+        ),
+        migrations.AddField(
+            "task",
+            "task_params",
+            models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Keyword arguments, as JSON.",
+                verbose_name="parameters",
+            ),
+        ),
+        migrations.AddField(
+            "task",
+            "queue",
+            models.CharField(default="default", max_length=100, verbose_name="queue"),
+        ),
+        migrations.AddField(
+            "task",
+            "priority",
+            models.SmallIntegerField(default=0, help_text="Higher first.", verbose_name="priority"),
+        ),
+        migrations.AddField(
+            "task",
+            "run_after",
+            models.DateTimeField(
+                blank=True,
+                help_text="Not claimed before this time.",
+                null=True,
+                verbose_name="run after",
+            ),
+        ),
+        migrations.AddField(
+            "task",
+            "started_at",
+            models.DateTimeField(blank=True, editable=False, null=True, verbose_name="started"),
+        ),
+        migrations.AddField(
+            "task",
+            "completed_at",
+            models.DateTimeField(blank=True, editable=False, null=True, verbose_name="completed"),
+        ),
+        migrations.AddField(
+            "task",
+            "attempts",
+            models.PositiveIntegerField(default=0, editable=False, verbose_name="attempts"),
+        ),
+        migrations.AddField(
+            "task",
+            "max_attempts",
+            models.PositiveIntegerField(default=1, verbose_name="max attempts"),
+        ),
+        migrations.AddField(
+            "task",
+            "timeout",
+            models.PositiveIntegerField(
+                blank=True,
+                help_text="Seconds; empty means the worker's.",
+                null=True,
+                verbose_name="timeout",
+            ),
+        ),
+        migrations.AddField(
+            "task",
+            "result",
+            models.JSONField(blank=True, editable=False, null=True, verbose_name="result"),
+        ),
+        migrations.AddField(
+            "task",
+            "error",
+            models.TextField(blank=True, default="", editable=False, verbose_name="error"),
+        ),
+        migrations.AddField(
+            "task",
+            "traceback",
+            models.TextField(blank=True, default="", editable=False, verbose_name="traceback"),
+        ),
+        migrations.AddField(
+            "task",
+            "worker_id",
+            models.UUIDField(blank=True, editable=False, null=True, verbose_name="worker"),
+        ),
+        migrations.RunPython(forward, backward),
+        migrations.RemoveField("task", "legacy_status"),
+        migrations.RemoveField("task", "args"),
+        migrations.RemoveField("task", "output"),
+        migrations.RemoveField("task", "modified"),
+        migrations.AlterModelOptions(
+            name="task", options={"verbose_name": "task", "verbose_name_plural": "tasks"}
+        ),
+        migrations.RunPython(add_partial_index, drop_partial_index),
+        migrations.AddIndex(
+            "task",
+            models.Index(fields=["status", "-priority", "created_at"], name="dsq_task_claim"),
+        ),
+        migrations.AddIndex(
+            "task",
+            models.Index(fields=["worker_id", "status"], name="dsq_task_worker"),
+        ),
+        migrations.CreateModel(
+            name="Worker",
+            fields=[
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("host", models.CharField(max_length=255, verbose_name="host")),
+                ("pid", models.PositiveIntegerField(verbose_name="pid")),
+                (
+                    "queues",
+                    models.CharField(blank=True, default="", max_length=1000, verbose_name="queues"),
+                ),
+                ("concurrency", models.PositiveIntegerField(default=1, verbose_name="concurrency")),
+                ("started_at", models.DateTimeField(verbose_name="started")),
+                ("last_heartbeat_at", models.DateTimeField(verbose_name="last seen")),
+                ("stopped_at", models.DateTimeField(blank=True, null=True, verbose_name="stopped")),
+            ],
+            options={"verbose_name": "worker", "verbose_name_plural": "workers"},
+        ),
+    ]

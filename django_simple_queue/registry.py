@@ -1,0 +1,80 @@
+"""Dotted path -> callable, guarded by the allowlist.
+
+The allowlist is checked on the *string* before anything is imported, because
+importing a module runs its code: a row inserted straight into the table must
+not be able to make the worker import an arbitrary module.
+"""
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from django.apps import apps
+
+from django_simple_queue.conf import settings
+from django_simple_queue.exceptions import TaskNotAllowed, TaskNotFound
+
+# Modules whose callables never run, whatever the allowlist says: they run
+# shell commands, evaluate code or load arbitrary objects.
+DENIED_MODULES = frozenset(
+    {
+        "builtins", "os", "posix", "nt", "subprocess", "sys", "shutil", "importlib",
+        "pickle", "marshal", "ctypes", "code", "codeop", "runpy", "pty", "socket",
+        "multiprocessing", "signal", "pdb", "webbrowser", "django_simple_queue",
+    }
+)  # fmt: skip
+
+
+def allowed_patterns() -> list[str]:
+    """Return the allowlist: the setting, or ``<app>.tasks.*`` for every installed app."""
+    configured = settings.ALLOWED_TASKS
+    if configured is not None:
+        return list(configured)
+    return [f"{config.name}.tasks.*" for config in apps.get_app_configs()]
+
+
+def _matches(task_name: str, pattern: str) -> bool:
+    if pattern.endswith(".*"):
+        module, _, attribute = task_name.rpartition(".")
+        return module == pattern[:-2] and bool(attribute)
+    return task_name == pattern
+
+
+def check_allowed(task_name: str) -> None:
+    """Raise ``TaskNotAllowed`` unless *task_name* may run; import nothing."""
+    if not isinstance(task_name, str) or not task_name:
+        raise TaskNotAllowed(f"Task name must be a non-empty string, not {task_name!r}.")
+    module, _, attribute = task_name.rpartition(".")
+    parts = task_name.split(".")
+    if not module or not all(part.isidentifier() for part in parts):
+        raise TaskNotAllowed(f"Task {task_name!r} is not a dotted path like 'app.tasks.func'.")
+    if parts[0] in DENIED_MODULES or any(part.startswith("_") for part in parts):
+        raise TaskNotAllowed(f"Task {task_name!r} is not allowed: it is never run.")
+    if not any(_matches(task_name, pattern) for pattern in allowed_patterns()):
+        raise TaskNotAllowed(
+            f"Task {task_name!r} is not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS "
+            "or define it in the tasks module of an installed app."
+        )
+
+
+def resolve(task_name: str) -> Callable[..., Any]:
+    """Return the callable *task_name* names, after checking the allowlist."""
+    check_allowed(task_name)
+    module_name, _, attribute = task_name.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise TaskNotFound(f"Task {task_name!r}: no module named {exc.name!r}.") from exc
+    try:
+        func = getattr(module, attribute)
+    except AttributeError:
+        raise TaskNotFound(
+            f"Task {task_name!r}: module {module_name!r} has no attribute {attribute!r}."
+        ) from None
+    if not callable(func):
+        raise TaskNotFound(f"Task {task_name!r} is not callable: it is {type(func).__name__}.")
+    origin = (getattr(func, "__module__", None) or "").split(".")[0]
+    if origin in DENIED_MODULES:
+        # A tasks module that did ``from os import system`` re-exports it.
+        raise TaskNotAllowed(f"Task {task_name!r} is not allowed: it comes from {origin!r}.")
+    return func

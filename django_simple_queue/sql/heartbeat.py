@@ -1,0 +1,35 @@
+"""Worker rows: register a process start, beat, and mark it stopped."""
+
+import os
+import socket
+import uuid
+
+from django_simple_queue.models import Worker
+from django_simple_queue.sql import DatabaseNow
+
+
+def register(queues: list[str] | None, concurrency: int, using: str | None = None) -> uuid.UUID:
+    """Insert the row for this process start and return its new, unique id."""
+    worker_id = uuid.uuid4()
+    Worker.objects.using(using).create(
+        id=worker_id,
+        host=socket.gethostname()[:255],
+        pid=os.getpid(),
+        queues=",".join(queues or [])[:1000],
+        concurrency=concurrency,
+        started_at=DatabaseNow(),
+        last_heartbeat_at=DatabaseNow(),
+    )
+    return worker_id
+
+
+def beat(worker_id: uuid.UUID, using: str | None = None) -> None:
+    """Stamp the worker's last sign of life on the database clock."""
+    Worker.objects.using(using).filter(id=worker_id).update(last_heartbeat_at=DatabaseNow())
+
+
+def stop(worker_id: uuid.UUID, using: str | None = None) -> None:
+    """Mark the worker stopped."""
+    Worker.objects.using(using).filter(id=worker_id).update(
+        stopped_at=DatabaseNow(), last_heartbeat_at=DatabaseNow()
+    )

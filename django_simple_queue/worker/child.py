@@ -1,0 +1,87 @@
+"""A child process that runs tasks the supervisor sends it, one at a time.
+
+Children are started with the ``spawn`` method: a fresh interpreter that
+sets Django up itself, so no database connection or lock is ever inherited
+across ``fork`` (and the same code runs on macOS, where fork is unsafe).
+"""
+
+import logging
+import multiprocessing
+import signal
+from multiprocessing.connection import Connection
+from typing import Any
+
+logger = logging.getLogger("django_simple_queue.worker")
+
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+def main(conn: Connection) -> None:
+    """Child entry point: set Django up, then run tasks until told to stop."""
+    # Ctrl-C reaches the whole process group; shutdown is the supervisor's call.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import django
+
+    django.setup()
+    from django.db import close_old_connections
+
+    from django_simple_queue.worker.executor import execute
+
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        task_id, task_name, params = message
+        outcome = execute(task_name, params)
+        # A task that broke its connection (an error inside a transaction,
+        # a server restart) must not hand the breakage to the next task.
+        close_old_connections()
+        conn.send((task_id, outcome))
+
+
+class Child:
+    """The supervisor's handle on one child process and the task it is running."""
+
+    def __init__(self) -> None:
+        self.conn, child_conn = _SPAWN.Pipe()
+        self.process = _SPAWN.Process(target=main, args=(child_conn,), daemon=True)
+        self.process.start()
+        child_conn.close()
+        self.task: Any = None  # the ClaimedTask being run, or None when idle
+        self.started: float = 0.0  # monotonic time the current task was sent
+        self.done = 0  # tasks completed by this process
+        self.timed_out: str | None = None  # the error to record once an overrun is killed
+
+    @property
+    def idle(self) -> bool:
+        return self.task is None and self.process.is_alive()
+
+    def send(self, task: Any, now: float) -> None:
+        self.task, self.started = task, now
+        self.conn.send((task.id, task.task_name, task.task_params))
+
+    def stop(self) -> None:
+        """Ask the child to exit after its current task."""
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+    def death(self) -> str:
+        """Describe how the process ended, for the task's error."""
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            try:
+                return f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exited with status {code}"

@@ -1,0 +1,248 @@
+"""The worker's parent process: the only one that talks to the queue's tables.
+
+It claims due tasks for idle children, hands them out, records outcomes,
+beats, enforces time limits by killing the child that overruns, replaces
+children that die, and shuts down on SIGTERM/SIGINT. Task code never runs
+here, so no task can block a heartbeat or take the queue's connection down.
+"""
+
+import logging
+import signal
+import socket
+import time
+import uuid
+from multiprocessing.connection import wait
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError
+
+from django_simple_queue.conf import settings
+from django_simple_queue.models import Task
+from django_simple_queue.sql import claim, connection_for, finish, heartbeat
+from django_simple_queue.worker.child import Child
+from django_simple_queue.worker.executor import Outcome
+
+logger = logging.getLogger("django_simple_queue.worker")
+
+KILL_GRACE = 5.0  # seconds between the polite SIGTERM and SIGKILL for an overrun
+BACKOFF_MAX = 30.0  # seconds: the longest wait between tries while the database is away
+
+
+class Supervisor:
+    """Run ``concurrency`` children against the queue until stopped (or drained, in burst mode)."""
+
+    def __init__(
+        self,
+        queues: list[str] | None = None,
+        concurrency: int = 1,
+        burst: bool = False,
+        max_tasks: int | None = None,
+        poll_interval: float | None = None,
+        timeout: int | None = None,
+        using: str | None = None,
+    ) -> None:
+        self.queues = queues or None
+        self.concurrency = max(1, concurrency)
+        self.burst = burst
+        self.max_tasks = max_tasks
+        self.poll_interval = settings.POLL_INTERVAL if poll_interval is None else poll_interval
+        self.timeout = timeout
+        self.using = using
+        self.worker_id: uuid.UUID | None = None
+        self.children: list[Child] = []
+        self.pending: list[tuple[uuid.UUID, Outcome]] = []  # outcomes not yet written
+        self.processed = 0
+        self.stopping = False
+        self.drained = False
+        self.failures = 0  # consecutive database errors
+        self.next_beat = 0.0
+
+    # -- lifecycle -------------------------------------------------------
+
+    def run(self) -> int:
+        """Serve until stopped; return the process exit status."""
+        self._install_signals()
+        self.worker_id = self._retry(
+            lambda: heartbeat.register(self.queues, self.concurrency, self.using)
+        )
+        logger.info(
+            "Worker %s started: queues=%s concurrency=%d burst=%s",
+            self.worker_id, ",".join(self.queues or ["*"]), self.concurrency, self.burst,
+        )  # fmt: skip
+        self.children = [Child() for _ in range(self.concurrency)]
+        try:
+            while not self._finished():
+                self._tick()
+        finally:
+            self._shutdown()
+        return 0
+
+    def _finished(self) -> bool:
+        if self.pending or any(child.task for child in self.children):
+            return False
+        limit_reached = self.max_tasks is not None and self.processed >= self.max_tasks
+        return self.stopping or limit_reached or (self.burst and self.drained)
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now >= self.next_beat:
+            self._db(lambda: heartbeat.beat(self.worker_id, self.using))
+            self.next_beat = now + settings.HEARTBEAT_INTERVAL
+        self._flush()
+        claimed = self._claim()
+        self._wait(0.0 if claimed else self._idle_wait())
+        self._enforce_timeouts()
+
+    def _shutdown(self) -> None:
+        for child in self.children:
+            child.stop()
+        for child in self.children:
+            child.process.join(KILL_GRACE)
+            child.kill()
+        if self.worker_id:
+            self._db(lambda: heartbeat.stop(self.worker_id, self.using))
+        logger.info("Worker %s stopped after %d tasks", self.worker_id, self.processed)
+
+    # -- signals ---------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        # A socket pair wakes the wait() below the moment a signal lands.
+        self._wake_r, wake_w = socket.socketpair()
+        wake_w.setblocking(False)
+        self._wake_w = wake_w
+        signal.set_wakeup_fd(wake_w.fileno())
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.stopping:
+            logger.warning("Second %s: stopping at once", signal.Signals(signum).name)
+            for child in self.children:
+                child.kill()
+            raise SystemExit(1)
+        logger.info("%s: no more claims; finishing running tasks", signal.Signals(signum).name)
+        self.stopping = True
+
+    # -- the database, with back-off -------------------------------------
+
+    def _db(self, operation: Any) -> Any:
+        """Run one queue operation; on a database error log, back off, and return None."""
+        try:
+            result = operation()
+        except (DatabaseError, InterfaceError) as exc:
+            self.failures += 1
+            delay = min(BACKOFF_MAX, 0.5 * 2 ** min(self.failures, 6))
+            logger.warning("Database error (%s); retrying in %.1fs", exc, delay)
+            connection_for(self.using).close_if_unusable_or_obsolete()
+            self._wait(delay)
+            return None
+        self.failures = 0
+        return result
+
+    def _retry(self, operation: Any) -> Any:
+        while True:
+            result = self._db(operation)
+            if result is not None:
+                return result
+            if self.stopping:
+                raise SystemExit(0)
+
+    # -- claim, hand out, collect ----------------------------------------
+
+    def _claim(self) -> int:
+        idle = [child for child in self.children if child.idle]
+        limit = len(idle)
+        if self.max_tasks is not None:
+            busy = sum(1 for child in self.children if child.task)
+            limit = min(limit, self.max_tasks - self.processed - busy - len(self.pending))
+        if self.stopping or limit <= 0:
+            return 0
+        tasks = self._db(lambda: claim.claim(self.worker_id, limit, self.queues, self.using))
+        if tasks is None:
+            return 0
+        self.drained = len(tasks) < limit
+        now = time.monotonic()
+        for child, task in zip(idle, tasks, strict=False):
+            child.send(task, now)
+        return len(tasks)
+
+    def _idle_wait(self) -> float:
+        if self.burst and self.drained and not any(child.task for child in self.children):
+            return 0.0
+        return self.poll_interval
+
+    def _wait(self, timeout: float) -> None:
+        """Collect outcomes and deaths for up to *timeout* seconds."""
+        waitables: list[Any] = [self._wake_r]
+        for child in self.children:
+            waitables.append(child.process.sentinel)
+            if child.task:
+                waitables.append(child.conn)
+        ready = wait(waitables, timeout)
+        if self._wake_r in ready:
+            self._wake_r.recv(4096)
+        for child in list(self.children):
+            if child.task and child.conn in ready:
+                self._collect(child)
+            if child.process.sentinel in ready or not child.process.is_alive():
+                self._replace(child)
+
+    def _collect(self, child: Child) -> None:
+        try:
+            task_id, outcome = child.conn.recv()
+        except (EOFError, OSError):
+            return  # it died mid-send; _replace() reports the task
+        self.pending.append((task_id, outcome))
+        self.processed += 1
+        child.task = None
+        child.done += 1
+
+    def _replace(self, dead: Child) -> None:
+        if dead.process.is_alive():
+            return
+        if dead.task is not None:
+            error = dead.timed_out or f"ChildProcessError: the task's process {dead.death()}"
+            logger.warning("Task %s failed: %s", dead.task.id, error)
+            self.pending.append((dead.task.id, Outcome(Task.FAILED, error=error)))
+            self.processed += 1
+        dead.kill()
+        index = self.children.index(dead)
+        self.children[index] = Child()
+
+    def _flush(self) -> None:
+        """Write outcomes; keep the ones the database could not take for the next tick."""
+        while self.pending:
+            task_id, outcome = self.pending[0]
+            written = self._db(
+                lambda: finish.finish(
+                    task_id, self.worker_id, outcome.status, outcome.result,
+                    outcome.error, outcome.traceback, self.using,
+                )  # fmt: skip
+            )
+            if written is None:
+                return
+            self.pending.pop(0)
+            if written:
+                logger.info("Task %s %s %s", task_id, outcome.status, outcome.error)
+            else:
+                logger.warning("Task %s outcome dropped: no longer owned by this worker", task_id)
+
+    # -- time limits -----------------------------------------------------
+
+    def _limit(self, task: Any) -> float | None:
+        for seconds in (task.timeout, self.timeout, settings.TASK_TIMEOUT):
+            if seconds is not None:
+                return float(seconds) or None
+        return None
+
+    def _enforce_timeouts(self) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            limit = child.task and self._limit(child.task)
+            if not limit or now - child.started < limit:
+                continue
+            if not child.timed_out:
+                child.timed_out = f"TimeoutError: timed out after {limit:g} seconds"
+                child.process.terminate()
+            elif now - child.started >= limit + KILL_GRACE:
+                child.process.kill()

@@ -1,0 +1,78 @@
+"""Settings for the test suite: one database per run, chosen by DSQ_DB."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+TMP = ROOT / "tmp"
+TMP.mkdir(exist_ok=True)
+
+DB = os.environ.get("DSQ_DB", "sqlite")
+URLS = {
+    "sqlite": f"sqlite:///{TMP / 'dsq.sqlite3'}",
+    "postgres": "postgres://postgres@127.0.0.1:5432/test",
+    "mariadb": "mysql://root@127.0.0.1:3306/test",
+}
+if DB not in URLS:
+    raise RuntimeError(f"DSQ_DB must be one of {', '.join(URLS)}, not {DB!r}")
+
+default = dj_database_url.parse(os.environ.get("DATABASE_URL", URLS[DB]))
+if default["ENGINE"].endswith("sqlite3"):
+    # A file, never :memory:, so that real worker processes share it; WAL lets
+    # readers run beside the single writer.
+    default["TEST"] = {"NAME": str(TMP / f"test-{os.environ.get('DSQ_RUN', 'dsq')}.sqlite3")}
+    default["OPTIONS"] = {
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
+elif default["ENGINE"].endswith("mysql"):
+    default["OPTIONS"] = {"charset": "utf8mb4"}
+    default["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+# Worker subprocesses started by the tests point straight at the test database.
+if os.environ.get("DSQ_TEST_DB_NAME"):
+    default["NAME"] = os.environ["DSQ_TEST_DB_NAME"]
+DATABASES = {"default": default}
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django_simple_queue",
+    "tests.testapp",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+DJANGO_SIMPLE_QUEUE_POLL_INTERVAL = 0.2
+LOGGING = {
+    "version": 1,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django_simple_queue": {"handlers": ["console"], "level": "WARNING"}},
+}

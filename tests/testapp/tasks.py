@@ -1,0 +1,66 @@
+"""Task bodies the tests enqueue. Each one is small and says what it proves."""
+
+import asyncio
+import os
+import time
+
+from django.db import IntegrityError, transaction
+
+
+def add(a, b):
+    return a + b
+
+
+def record(key):
+    """Insert one uniquely-keyed row: a second run of the same task raises IntegrityError."""
+    from tests.testapp.models import Execution
+
+    Execution.objects.create(task_id=key, pid=os.getpid())
+    return key
+
+
+def sleep(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+async def async_add(a, b):
+    await asyncio.sleep(0)
+    return a + b
+
+
+def countdown(start):
+    yield from range(start, 0, -1)
+
+
+def fail(message):
+    raise ValueError(message)
+
+
+def unprintable():
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no str for you")
+
+    raise Unprintable()
+
+
+def returns_object():
+    return object()
+
+
+def duplicate(key):
+    """Raise IntegrityError inside the task by inserting the same key twice."""
+    from tests.testapp.models import Execution
+
+    Execution.objects.create(task_id=key, pid=os.getpid())
+    with transaction.atomic():
+        Execution.objects.create(task_id=key, pid=os.getpid())
+
+
+def crash():
+    os.abort()
+
+
+NOT_CALLABLE = 42
+__all__ = ["IntegrityError"]
