@@ -18,18 +18,21 @@ URLS = {
 if DB not in URLS:
     raise RuntimeError(f"DSQ_DB must be one of {', '.join(URLS)}, not {DB!r}")
 
+# DSQ_RUN names this run's test database, so that runs side by side never collide.
+RUN = os.environ.get("DSQ_RUN", "dsq")
 default = dj_database_url.parse(os.environ.get("DATABASE_URL", URLS[DB]))
+default["TEST"] = {"NAME": f"test_{RUN}"}
 if default["ENGINE"].endswith("sqlite3"):
     # A file, never :memory:, so that real worker processes share it; WAL lets
     # readers run beside the single writer.
-    default["TEST"] = {"NAME": str(TMP / f"test-{os.environ.get('DSQ_RUN', 'dsq')}.sqlite3")}
+    default["TEST"] = {"NAME": str(TMP / f"test_{RUN}.sqlite3")}
     default["OPTIONS"] = {
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     }
 elif default["ENGINE"].endswith("mysql"):
     default["OPTIONS"] = {"charset": "utf8mb4"}
-    default["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    default["TEST"].update(CHARSET="utf8mb4", COLLATION="utf8mb4_unicode_ci")
 # Worker subprocesses started by the tests point straight at the test database.
 if os.environ.get("DSQ_TEST_DB_NAME"):
     default["NAME"] = os.environ["DSQ_TEST_DB_NAME"]
