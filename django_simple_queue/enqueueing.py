@@ -65,7 +65,9 @@ def _run_after(run_after: datetime.datetime | None, delay: Any) -> datetime.date
     return run_after
 
 
-def _check_options(task_name: str, queue: str, max_attempts: Any, timeout: Any) -> None:
+def _check_options(
+    task_name: str, queue: str, priority: Any, max_attempts: Any, timeout: Any
+) -> None:
     if len(task_name) > Task.TASK_NAME_MAX_LENGTH:
         raise EnqueueError(
             f"Task name is {len(task_name)} characters; at most "
@@ -73,6 +75,8 @@ def _check_options(task_name: str, queue: str, max_attempts: Any, timeout: Any) 
         )
     if not queue or len(queue) > Task.QUEUE_MAX_LENGTH:
         raise EnqueueError(f"Queue name must be 1 to {Task.QUEUE_MAX_LENGTH} characters.")
+    if not isinstance(priority, int) or not -32768 <= priority <= 32767:
+        raise EnqueueError(f"priority must be an integer from -32768 to 32767, not {priority!r}.")
     if max_attempts is not None and (not isinstance(max_attempts, int) or max_attempts < 1):
         raise EnqueueError(f"max_attempts must be a positive integer, not {max_attempts!r}.")
     if timeout is not None and (not isinstance(timeout, int) or timeout < 1):
@@ -99,7 +103,7 @@ def enqueue(
     saved (its ``id`` is already final).
     """
     if isinstance(task_name, str):
-        _check_options(task_name, queue, max_attempts, timeout)
+        _check_options(task_name, queue, priority, max_attempts, timeout)
     resolve(task_name)
     task = Task(
         id=uuid.uuid4(),

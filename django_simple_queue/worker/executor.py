@@ -28,12 +28,13 @@ class Outcome:
 
 
 def describe(exc: BaseException) -> str:
-    """Return ``ClassName: message``, even when ``str(exc)`` itself raises."""
+    """Return ``ClassName: message`` on one line, even when ``str(exc)`` itself raises."""
     name = type(exc).__qualname__
     try:
         message = str(exc)
     except Exception as problem:  # noqa: BLE001 - a broken __str__ must not escape
         message = f"<str() of the exception raised {type(problem).__name__}>"
+    message = " ".join(message.split())
     return f"{name}: {message}" if message else name
 
 

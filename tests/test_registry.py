@@ -1,0 +1,53 @@
+import pytest
+
+from django_simple_queue.exceptions import TaskNotAllowed
+from django_simple_queue.registry import allowed_patterns, check_allowed, resolve
+from tests.testapp import tasks
+
+
+def test_default_allowlist_is_the_tasks_module_of_every_installed_app():
+    assert "tests.testapp.tasks.*" in allowed_patterns()
+    assert "django_simple_queue.tasks.*" in allowed_patterns()
+    assert "django.contrib.auth.tasks.*" in allowed_patterns()
+
+
+def test_resolve_returns_the_callable():
+    assert resolve("tests.testapp.tasks.add") is tasks.add
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["os.system", "builtins.eval", "subprocess.run", "sys.exit", "importlib.import_module",
+     "pickle.loads", "tests.testapp.models.Execution", "tests.testapp.tasks._private",
+     "tests.testapp.tasks.add.__globals__", "django_simple_queue.tasks.x"],
+)  # fmt: skip
+def test_names_outside_the_allowlist_are_refused_before_import(name, monkeypatch):
+    imported = []
+    monkeypatch.setattr("importlib.import_module", lambda *a: imported.append(a))
+    with pytest.raises(TaskNotAllowed):
+        resolve(name)
+    assert imported == []
+
+
+def test_setting_replaces_the_default(settings):
+    settings.DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS = ["tests.testapp.tasks.add", "json.*"]
+    assert resolve("json.dumps").__name__ == "dumps"
+    check_allowed("tests.testapp.tasks.add")
+    with pytest.raises(TaskNotAllowed):
+        check_allowed("tests.testapp.tasks.fail")
+
+
+def test_denied_modules_stay_denied_even_when_listed(settings):
+    settings.DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS = ["os.system", "subprocess.*", "builtins.eval"]
+    for name in ("os.system", "subprocess.run", "builtins.eval"):
+        with pytest.raises(TaskNotAllowed, match="it is never run"):
+            check_allowed(name)
+
+
+def test_a_callable_reexported_from_a_denied_module_is_refused(settings):
+    settings.DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS = ["tests.testapp.reexport.*"]
+    with pytest.raises(TaskNotAllowed) as raised:
+        resolve("tests.testapp.reexport.system")
+    assert str(raised.value) == (
+        "Task 'tests.testapp.reexport.system' is not allowed: it comes from 'posix'."
+    )

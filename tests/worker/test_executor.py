@@ -1,0 +1,60 @@
+import pytest
+
+from django_simple_queue.worker.executor import describe, execute
+
+T = "tests.testapp.tasks."
+
+
+def test_success_returns_the_json_result():
+    outcome = execute(T + "add", {"a": 2, "b": 3})
+    assert (outcome.status, outcome.result, outcome.error, outcome.traceback) == (
+        "COMPLETED", 5, "", ""
+    )  # fmt: skip
+
+
+def test_async_callables_are_awaited():
+    assert execute(T + "async_add", {"a": 2, "b": 3}).result == 5
+
+
+def test_generator_values_are_collected():
+    assert execute(T + "countdown", {"start": 3}).result == [3, 2, 1]
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "error"),
+    [
+        ("os.system", {"command": "true"}, "TaskNotAllowed: Task 'os.system' is not allowed: "
+         "it is never run."),
+        (T + "missing", {}, "TaskNotFound: Task 'tests.testapp.tasks.missing': module "
+         "'tests.testapp.tasks' has no attribute 'missing'."),
+        ("tests.testapp.nomodule.f", {}, "TaskNotAllowed: Task 'tests.testapp.nomodule.f' is "
+         "not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS or define it in the tasks "
+         "module of an installed app."),
+        (T + "add", {"a": 1}, "TypeError: add() missing 1 required positional argument: 'b'"),
+        (T + "add", {"a": 1, "b": 2, "c": 3},
+         "TypeError: add() got an unexpected keyword argument 'c'"),
+        (T + "add", [1, 2], "TypeError: task_params must be a JSON object, not list"),
+        (T + "returns_object", {}, "TypeError: The return value is not JSON serialisable "
+         "(object): Object of type object is not JSON serializable"),
+        (T + "fail", {"message": "line one\nline two"}, "ValueError: line one line two"),
+        (T + "fail", {"message": "ünïcödé ✓ 漢字"}, "ValueError: ünïcödé ✓ 漢字"),
+        (T + "unprintable", {}, "unprintable.<locals>.Unprintable: <str() of the exception "
+         "raised RuntimeError>"),
+    ],
+)  # fmt: skip
+def test_every_failure_is_a_failed_outcome(name, params, error):
+    outcome = execute(name, params)
+    assert (outcome.status, outcome.result, outcome.error) == ("FAILED", None, error)
+    assert outcome.traceback.startswith("Traceback (most recent call last):")
+
+
+def test_a_one_megabyte_message_keeps_its_full_traceback():
+    message = "x" * 1_000_000
+    outcome = execute(T + "fail", {"message": message})
+    assert outcome.status == "FAILED"
+    assert outcome.error == "ValueError: " + message
+    assert outcome.traceback.endswith("ValueError: " + message + "\n")
+
+
+def test_describe_uses_the_class_name_alone_for_an_empty_message():
+    assert describe(KeyError()) == "KeyError"
