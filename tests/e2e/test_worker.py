@@ -1,0 +1,157 @@
+"""The worker as users run it: a real ``manage.py worker`` subprocess."""
+
+import signal
+import socket
+import time
+
+import pytest
+
+from django_simple_queue import enqueue
+from django_simple_queue.models import Task, Worker
+from tests.testapp.models import Execution
+
+T = "tests.testapp.tasks."
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_burst_runs_every_failure_path_and_keeps_going(run_worker, tmp_path):
+    marker = tmp_path / "ran"
+    rows = {
+        "ok": enqueue(T + "add", {"a": 2, "b": 3}),
+        "async": enqueue(T + "async_add", {"a": 1, "b": 1}),
+        "generator": enqueue(T + "countdown", {"start": 2}),
+        "unknown_module": Task.objects.create(task_name="tests.testapp.tasks_gone.f"),
+        "missing_function": Task.objects.create(task_name=T + "gone"),
+        "bad_kwargs": Task.objects.create(task_name=T + "add", task_params={"a": 1, "z": 2}),
+        "params_not_object": Task.objects.create(task_name=T + "add", task_params=[1, 2]),
+        "not_json": enqueue(T + "returns_object"),
+        "unprintable": enqueue(T + "unprintable"),
+        "huge": enqueue(T + "fail", {"message": "m" * 1_000_000}),
+        "unicode": enqueue(T + "fail", {"message": "ünïcödé ✓ 漢字 🚀"}),
+        "integrity": enqueue(T + "duplicate", {"key": "dup"}),
+        "after_integrity": enqueue(T + "record", {"key": "after"}),
+        "os_system": Task.objects.create(
+            task_name="os.system", task_params={"command": f"touch {marker}"}
+        ),
+        "eval": Task.objects.create(task_name="builtins.eval", task_params={"source": "1"}),
+        "crash": enqueue(T + "crash"),
+        "after_crash": enqueue(T + "add", {"a": 10, "b": 20}),
+    }
+    done = run_worker("--burst", "--concurrency", "2")
+    assert done.returncode == 0, done.stderr
+    got = {key: Task.objects.get(id=task.id) for key, task in rows.items()}
+    assert {key: row.status for key, row in got.items() if row.status == "COMPLETED"} == {
+        "ok": "COMPLETED", "async": "COMPLETED", "generator": "COMPLETED",
+        "after_integrity": "COMPLETED", "after_crash": "COMPLETED",
+    }  # fmt: skip
+    assert (got["ok"].result, got["async"].result, got["generator"].result) == (5, 2, [2, 1])
+    assert (got["after_integrity"].result, got["after_crash"].result) == ("after", 30)
+    errors = {key: row.error for key, row in got.items() if row.status == "FAILED"}
+    assert errors == {
+        "unknown_module": "TaskNotAllowed: Task 'tests.testapp.tasks_gone.f' is not allowed: "
+        "add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS or define it in the tasks module of an "
+        "installed app.",
+        "missing_function": "TaskNotFound: Task 'tests.testapp.tasks.gone': module "
+        "'tests.testapp.tasks' has no attribute 'gone'.",
+        "bad_kwargs": "TypeError: add() got an unexpected keyword argument 'z'",
+        "params_not_object": "TypeError: task_params must be a JSON object, not list",
+        "not_json": "TypeError: The return value is not JSON serialisable (object): "
+        "Object of type object is not JSON serializable",
+        "unprintable": "unprintable.<locals>.Unprintable: <str() of the exception raised "
+        "RuntimeError>",
+        "huge": "ValueError: " + "m" * 987 + "\u2026",
+        "unicode": "ValueError: ünïcödé ✓ 漢字 🚀",
+        "integrity": errors["integrity"],
+        "os_system": "TaskNotAllowed: Task 'os.system' is not allowed: it is never run.",
+        "eval": "TaskNotAllowed: Task 'builtins.eval' is not allowed: it is never run.",
+        "crash": "ChildProcessError: the task's process killed by signal SIGABRT",
+    }
+    assert errors["integrity"].startswith("IntegrityError: ")
+    assert got["huge"].traceback.endswith("ValueError: " + "m" * 1_000_000 + "\n")
+    assert "not allowed" in got["os_system"].error and not marker.exists()
+    assert all(row.attempts == 1 and row.completed_at for row in got.values())
+    assert list(Execution.objects.order_by("task_id").values_list("task_id", flat=True)) == [
+        "after", "dup",
+    ]  # fmt: skip
+
+
+def test_worker_registers_and_stops_its_row(run_worker):
+    enqueue(T + "add", {"a": 1, "b": 1})
+    assert run_worker("--burst", "--queue", "default", "--concurrency", "2").returncode == 0
+    worker = Worker.objects.get()
+    assert (worker.host, worker.queues, worker.concurrency) == (
+        socket.gethostname(), "default", 2,
+    )  # fmt: skip
+    assert worker.pid > 0 and worker.stopped_at >= worker.started_at
+    assert Task.objects.get().worker_id == worker.id
+
+
+def test_queue_option_serves_only_those_queues(run_worker):
+    mail = enqueue(T + "add", {"a": 1, "b": 1}, queue="mail")
+    other = enqueue(T + "add", {"a": 1, "b": 1}, queue="reports")
+    assert run_worker("--burst", "--queue", "mail", "--queue", "sms").returncode == 0
+    assert Task.objects.get(id=mail.id).status == "COMPLETED"
+    assert Task.objects.get(id=other.id).status == "QUEUED"
+
+
+def test_max_tasks_exits_after_that_many(run_worker):
+    for n in range(5):
+        enqueue(T + "add", {"a": n, "b": 0})
+    done = run_worker("--max-tasks", "3", "--concurrency", "2")
+    assert done.returncode == 0, done.stderr
+    assert Task.objects.filter(status="COMPLETED").count() == 3
+    assert Task.objects.filter(status="QUEUED").count() == 2
+
+
+def test_timeout_fails_the_task_and_the_worker_goes_on(run_worker):
+    slow = enqueue(T + "sleep", {"seconds": 60}, timeout=1)
+    after = enqueue(T + "add", {"a": 1, "b": 2})
+    started = time.monotonic()
+    assert run_worker("--burst").returncode == 0
+    assert time.monotonic() - started < 30
+    slow = Task.objects.get(id=slow.id)
+    assert (slow.status, slow.error) == ("FAILED", "TimeoutError: timed out after 1 seconds")
+    assert Task.objects.get(id=after.id).result == 3
+
+
+def test_worker_timeout_option_applies_to_tasks_without_one(run_worker):
+    slow = enqueue(T + "sleep", {"seconds": 60})
+    assert run_worker("--burst", "--timeout", "1").returncode == 0
+    assert Task.objects.get(id=slow.id).error == "TimeoutError: timed out after 1 seconds"
+
+
+def test_sigterm_lets_the_running_task_finish_then_exits_zero(start_worker):
+    task = enqueue(T + "sleep", {"seconds": 2})
+    waiting = enqueue(T + "add", {"a": 1, "b": 1}, priority=-1)
+    worker = start_worker()
+    wait_for(lambda: Task.objects.get(id=task.id).status == "PROGRESS")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    assert (Task.objects.get(id=task.id).status, Task.objects.get(id=task.id).result) == (
+        "COMPLETED", 2,
+    )  # fmt: skip
+    assert Task.objects.get(id=waiting.id).status == "QUEUED"
+    assert Worker.objects.get().stopped_at is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--concurrency", "0"], "argument --concurrency: invalid positive_int value: '0'"),
+        (["--poll-interval", "0"], "--poll-interval must be a positive number of seconds."),
+        (["--max-tasks", "x"], "argument --max-tasks: invalid positive_int value: 'x'"),
+    ],
+)
+def test_bad_options_are_refused_clearly(run_worker, args, message):
+    done = run_worker(*args)
+    assert done.returncode != 0
+    assert message in done.stderr
