@@ -79,3 +79,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"django_simple_queue": {"handlers": ["console"], "level": "WARNING"}},
 }
+
+# For the test that proves a worker stops when its children cannot start.
+if os.environ.get("DSQ_BREAK_CHILD_SETUP"):
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        raise ImportError("child set-up broken on purpose by DSQ_BREAK_CHILD_SETUP")

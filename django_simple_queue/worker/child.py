@@ -14,6 +14,7 @@ from typing import Any
 logger = logging.getLogger("django_simple_queue.worker")
 
 _SPAWN = multiprocessing.get_context("spawn")
+READY = "ready"  # the first message of every child: Django is set up, send tasks
 
 
 def main(conn: Connection) -> None:
@@ -27,6 +28,7 @@ def main(conn: Connection) -> None:
 
     from django_simple_queue.worker.executor import execute
 
+    conn.send(READY)
     while True:
         try:
             message = conn.recv()
@@ -50,6 +52,7 @@ class Child:
         self.process = _SPAWN.Process(target=main, args=(child_conn,), daemon=True)
         self.process.start()
         child_conn.close()
+        self.ready = False  # True once the child has set Django up
         self.task: Any = None  # the ClaimedTask being run, or None when idle
         self.started: float = 0.0  # monotonic time the current task was sent
         self.done = 0  # tasks completed by this process
@@ -57,7 +60,7 @@ class Child:
 
     @property
     def idle(self) -> bool:
-        return self.task is None and self.process.is_alive()
+        return self.ready and self.task is None and self.process.is_alive()
 
     def send(self, task: Any, now: float) -> None:
         self.task, self.started = task, now

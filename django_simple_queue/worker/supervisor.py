@@ -15,15 +15,17 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError
+from django.db.migrations.executor import MigrationExecutor
 
 from django_simple_queue.conf import settings
 from django_simple_queue.models import Task
 from django_simple_queue.sql import claim, connection_for, finish, heartbeat
-from django_simple_queue.worker.child import Child
+from django_simple_queue.worker.child import READY, Child
 from django_simple_queue.worker.executor import Outcome
 
 logger = logging.getLogger("django_simple_queue.worker")
 
+STARTUP_FAILURES_MAX = 5  # children in a row that die before running anything
 KILL_GRACE = 5.0  # seconds between the polite SIGTERM and SIGKILL for an overrun
 BACKOFF_MAX = 30.0  # seconds: the longest wait between tries while the database is away
 
@@ -55,12 +57,14 @@ class Supervisor:
         self.stopping = False
         self.drained = False
         self.failures = 0  # consecutive database errors
+        self.stillborn = 0  # consecutive children that died before running a task
         self.next_beat = 0.0
 
     # -- lifecycle -------------------------------------------------------
 
     def run(self) -> int:
         """Serve until stopped; return the process exit status."""
+        self._check_schema()
         self._install_signals()
         self.worker_id = self._retry(
             lambda: heartbeat.register(self.queues, self.concurrency, self.using)
@@ -76,6 +80,22 @@ class Supervisor:
         finally:
             self._shutdown()
         return 0
+
+    def _check_schema(self) -> None:
+        """Refuse to start on a database whose queue tables are not migrated."""
+        connection = connection_for(self.using)
+        try:
+            executor = MigrationExecutor(connection)
+            graph = executor.loader.graph
+            targets = [node for node in graph.leaf_nodes() if node[0] == "django_simple_queue"]
+            plan = executor.migration_plan(targets)
+        except (DatabaseError, InterfaceError):
+            return  # the database is away: run() waits for it
+        if plan:
+            raise RuntimeError(
+                "The django_simple_queue tables are not migrated on database "
+                f"{connection.alias!r}: run 'manage.py migrate django_simple_queue' first."
+            )
 
     def _finished(self) -> bool:
         if self.pending or any(child.task for child in self.children):
@@ -154,7 +174,7 @@ class Supervisor:
         limit = len(idle)
         if self.max_tasks is not None:
             busy = sum(1 for child in self.children if child.task)
-            limit = min(limit, self.max_tasks - self.processed - busy - len(self.pending))
+            limit = min(limit, self.max_tasks - self.processed - busy)
         if self.stopping or limit <= 0:
             return 0
         tasks = self._db(lambda: claim.claim(self.worker_id, limit, self.queues, self.using))
@@ -176,22 +196,26 @@ class Supervisor:
         waitables: list[Any] = [self._wake_r]
         for child in self.children:
             waitables.append(child.process.sentinel)
-            if child.task:
+            if child.task or not child.ready:
                 waitables.append(child.conn)
         ready = wait(waitables, timeout)
         if self._wake_r in ready:
             self._wake_r.recv(4096)
         for child in list(self.children):
-            if child.task and child.conn in ready:
+            if child.conn in ready:
                 self._collect(child)
             if child.process.sentinel in ready or not child.process.is_alive():
                 self._replace(child)
 
     def _collect(self, child: Child) -> None:
         try:
-            task_id, outcome = child.conn.recv()
+            message = child.conn.recv()
         except (EOFError, OSError):
             return  # it died mid-send; _replace() reports the task
+        if message == READY:
+            child.ready = True
+            return
+        task_id, outcome = message
         self.pending.append((task_id, outcome))
         self.processed += 1
         child.task = None
@@ -200,6 +224,13 @@ class Supervisor:
     def _replace(self, dead: Child) -> None:
         if dead.process.is_alive():
             return
+        self.stillborn = 0 if dead.ready else self.stillborn + 1
+        if self.stillborn >= STARTUP_FAILURES_MAX:
+            # Respawning forever would hide the cause (bad settings, an import error).
+            raise RuntimeError(
+                f"{self.stillborn} child processes in a row {dead.death()} before they were "
+                "ready; see their output above."
+            )
         if dead.task is not None:
             error = dead.timed_out or f"ChildProcessError: the task's process {dead.death()}"
             logger.warning("Task %s failed: %s", dead.task.id, error)
@@ -246,3 +277,4 @@ class Supervisor:
                 child.process.terminate()
             elif now - child.started >= limit + KILL_GRACE:
                 child.process.kill()
+

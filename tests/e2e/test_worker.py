@@ -155,3 +155,34 @@ def test_bad_options_are_refused_clearly(run_worker, args, message):
     done = run_worker(*args)
     assert done.returncode != 0
     assert message in done.stderr
+
+
+def test_worker_refuses_an_unmigrated_database(run_worker):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("django_simple_queue", None)])
+    try:
+        done = run_worker("--burst")
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert done.returncode == 1
+    assert (
+        "RuntimeError: The django_simple_queue tables are not migrated on database 'default': "
+        "run 'manage.py migrate django_simple_queue' first." in done.stderr
+    )
+
+
+def test_children_that_cannot_start_stop_the_worker(run_worker, monkeypatch):
+    task = enqueue(T + "add", {"a": 1, "b": 1})
+    monkeypatch.setenv("DSQ_BREAK_CHILD_SETUP", "1")
+    done = run_worker("--burst", "--concurrency", "1")
+    assert done.returncode == 1
+    assert (
+        "RuntimeError: 5 child processes in a row exited with status 1 before they were ready"
+        in done.stderr
+    )
+    # Nothing was handed to a child that could not run it.
+    assert Task.objects.get(id=task.id).status == "QUEUED"
