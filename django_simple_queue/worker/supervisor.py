@@ -253,8 +253,10 @@ class Supervisor:
             if written is None:
                 return
             self.pending.pop(0)
-            if written:
-                logger.info("Task %s %s %s", task_id, outcome.status, outcome.error)
+            if written and outcome.error:
+                logger.info("Task %s %s: %s", task_id, outcome.status, outcome.error)
+            elif written:
+                logger.info("Task %s %s", task_id, outcome.status)
             else:
                 logger.warning("Task %s outcome dropped: no longer owned by this worker", task_id)
 

@@ -186,3 +186,11 @@ def test_children_that_cannot_start_stop_the_worker(run_worker, monkeypatch):
     )
     # Nothing was handed to a child that could not run it.
     assert Task.objects.get(id=task.id).status == "QUEUED"
+
+
+def test_time_limit_starts_when_a_ready_child_gets_the_task(run_worker):
+    # Children take a while to set Django up; that time must not count
+    # against the first tasks' limits.
+    tasks = [enqueue(T + "add", {"a": n, "b": 1}, timeout=1) for n in range(4)]
+    assert run_worker("--burst", "--concurrency", "2").returncode == 0
+    assert [Task.objects.get(id=t.id).status for t in tasks] == ["COMPLETED"] * 4
