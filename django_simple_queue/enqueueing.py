@@ -19,8 +19,10 @@ def _json_problem(value: Any, path: str) -> str | None:
     if value is None or isinstance(value, (str, bool, int)):
         return None
     if isinstance(value, float):
-        return None if value == value and value not in (float("inf"), float("-inf")) else (
-            f"{path} is {value!r}, which JSON cannot represent"
+        return (
+            None
+            if value == value and value not in (float("inf"), float("-inf"))
+            else (f"{path} is {value!r}, which JSON cannot represent")
         )
     if isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
@@ -70,8 +72,7 @@ def _check_options(
 ) -> None:
     if len(task_name) > Task.TASK_NAME_MAX_LENGTH:
         raise EnqueueError(
-            f"Task name is {len(task_name)} characters; at most "
-            f"{Task.TASK_NAME_MAX_LENGTH} fit."
+            f"Task name is {len(task_name)} characters; at most {Task.TASK_NAME_MAX_LENGTH} fit."
         )
     if not queue or len(queue) > Task.QUEUE_MAX_LENGTH:
         raise EnqueueError(f"Queue name must be 1 to {Task.QUEUE_MAX_LENGTH} characters.")
@@ -96,7 +97,7 @@ def enqueue(
     on_commit: bool = False,
     using: str | None = None,
 ) -> Task:
-    """Validate a task and insert it; raise a subclass of ``EnqueueError`` and insert nothing on bad input.
+    """Validate a task and insert it; on bad input raise ``EnqueueError`` and insert nothing.
 
     The insert joins the caller's transaction. With ``on_commit=True`` it is
     deferred until that transaction commits, and the returned task is not yet

@@ -4,7 +4,6 @@ import uuid
 from typing import Any
 
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 

@@ -146,7 +146,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             "task",
             "priority",
-            models.SmallIntegerField(default=0, help_text="Higher first.", verbose_name="priority"),
+            models.SmallIntegerField(
+                default=0, help_text="Higher first.", verbose_name="priority"
+            ),
         ),
         migrations.AddField(
             "task",
@@ -238,12 +240,20 @@ class Migration(migrations.Migration):
                 ("pid", models.PositiveIntegerField(verbose_name="pid")),
                 (
                     "queues",
-                    models.CharField(blank=True, default="", max_length=1000, verbose_name="queues"),
+                    models.CharField(
+                        blank=True, default="", max_length=1000, verbose_name="queues"
+                    ),
                 ),
-                ("concurrency", models.PositiveIntegerField(default=1, verbose_name="concurrency")),
+                (
+                    "concurrency",
+                    models.PositiveIntegerField(default=1, verbose_name="concurrency"),
+                ),
                 ("started_at", models.DateTimeField(verbose_name="started")),
                 ("last_heartbeat_at", models.DateTimeField(verbose_name="last seen")),
-                ("stopped_at", models.DateTimeField(blank=True, null=True, verbose_name="stopped")),
+                (
+                    "stopped_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="stopped"),
+                ),
             ],
             options={"verbose_name": "worker", "verbose_name_plural": "workers"},
         ),

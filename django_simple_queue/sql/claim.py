@@ -46,7 +46,7 @@ def _due_rows(connection: BaseDatabaseWrapper, queues: list[str] | None) -> tupl
         f"status = 'QUEUED' AND (run_after IS NULL OR run_after <= {NOW_SQL[connection.vendor]})"
     )
     if queues:
-        where += " AND queue IN (%s)" % ", ".join(["%s"] * len(queues))
+        where += f" AND queue IN ({', '.join(['%s'] * len(queues))})"
     return where, list(queues or [])
 
 

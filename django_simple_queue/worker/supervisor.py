@@ -6,6 +6,7 @@ children that die, and shuts down on SIGTERM/SIGINT. Task code never runs
 here, so no task can block a heartbeat or take the queue's connection down.
 """
 
+import functools
 import logging
 import signal
 import socket
@@ -245,10 +246,16 @@ class Supervisor:
         while self.pending:
             task_id, outcome = self.pending[0]
             written = self._db(
-                lambda: finish.finish(
-                    task_id, self.worker_id, outcome.status, outcome.result,
-                    outcome.error, outcome.traceback, self.using,
-                )  # fmt: skip
+                functools.partial(
+                    finish.finish,
+                    task_id,
+                    self.worker_id,
+                    outcome.status,
+                    outcome.result,
+                    outcome.error,
+                    outcome.traceback,
+                    self.using,
+                )
             )
             if written is None:
                 return
@@ -279,4 +286,3 @@ class Supervisor:
                 child.process.terminate()
             elif now - child.started >= limit + KILL_GRACE:
                 child.process.kill()
-

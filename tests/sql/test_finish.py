@@ -17,7 +17,12 @@ def test_finish_records_the_outcome_for_the_owner():
     (task,) = claim(worker, 1)
     assert finish(task.id, worker, "COMPLETED", result={"n": [1, 2]}) is True
     row = Task.objects.get()
-    assert (row.status, row.result, row.error, row.traceback) == ("COMPLETED", {"n": [1, 2]}, "", "")
+    assert (row.status, row.result, row.error, row.traceback) == (
+        "COMPLETED",
+        {"n": [1, 2]},
+        "",
+        "",
+    )
     assert row.completed_at >= row.started_at
 
 

@@ -27,9 +27,7 @@ class Command(BaseCommand):
             "--concurrency", type=positive_int, default=None, metavar="N",
             help="Child processes that run tasks (default: DJANGO_SIMPLE_QUEUE_CONCURRENCY, 1).",
         )  # fmt: skip
-        parser.add_argument(
-            "--burst", action="store_true", help="Run what is due, then exit 0."
-        )
+        parser.add_argument("--burst", action="store_true", help="Run what is due, then exit 0.")
         parser.add_argument(
             "--max-tasks", type=positive_int, default=None, metavar="N",
             help="Exit 0 after running N tasks.",
