@@ -116,7 +116,7 @@ class Task(models.Model):
 class Worker(models.Model):
     """One worker process start: its identity and its last sign of life."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     host = models.CharField(_("host"), max_length=255)
     pid = models.PositiveIntegerField(_("pid"))
     queues = models.CharField(_("queues"), max_length=1000, blank=True, default="")
