@@ -1,6 +1,7 @@
 """``enqueue()``: validate everything, then insert in the caller's transaction."""
 
 import datetime
+import inspect
 import json
 import uuid
 from typing import Any
@@ -55,6 +56,18 @@ def validate_params(params: Any) -> dict[str, Any]:
     return json.loads(json.dumps(params))
 
 
+def _check_signature(task_name: str, func: Any, params: dict[str, Any]) -> None:
+    """Refuse params the callable cannot take, so the mistake surfaces here, not in the worker."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return  # some builtins and C callables have no signature to check against
+    try:
+        signature.bind(**params)
+    except TypeError as exc:
+        raise InvalidParams(f"Task params do not fit {task_name}{signature}: {exc}.") from None
+
+
 def _run_after(run_after: datetime.datetime | None, delay: Any) -> datetime.datetime | None:
     if run_after is not None and delay is not None:
         raise EnqueueError("Pass run_after or delay, not both.")
@@ -105,11 +118,12 @@ def enqueue(
     """
     if isinstance(task_name, str):
         _check_options(task_name, queue, priority, max_attempts, timeout)
-    resolve(task_name)
+    params = validate_params(params)
+    _check_signature(task_name, resolve(task_name), params)
     task = Task(
         id=uuid.uuid4(),
         task_name=task_name,
-        task_params=validate_params(params),
+        task_params=params,
         queue=queue,
         priority=priority,
         run_after=_run_after(run_after, delay),

@@ -74,11 +74,6 @@ TEMPLATES = [
     }
 ]
 DJANGO_SIMPLE_QUEUE_POLL_INTERVAL = 0.2
-LOGGING = {
-    "version": 1,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django_simple_queue": {"handlers": ["console"], "level": "WARNING"}},
-}
 
 # For the test that proves a worker stops when its children cannot start.
 if os.environ.get("DSQ_BREAK_CHILD_SETUP"):

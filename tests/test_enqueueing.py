@@ -15,6 +15,7 @@ from django_simple_queue.exceptions import (
 from django_simple_queue.models import Task
 
 ADD = "tests.testapp.tasks.add"
+NOOP = "tests.testapp.tasks.noop"
 
 
 @pytest.mark.django_db
@@ -33,7 +34,8 @@ def test_enqueue_inserts_a_queued_task_with_every_option():
 
 @pytest.mark.django_db
 def test_enqueue_defaults():
-    row = Task.objects.get(id=enqueue(ADD).id)
+    row = Task.objects.get(id=enqueue(NOOP).id)
+    assert row.task_name == NOOP
     assert (row.task_params, row.queue, row.priority, row.run_after) == ({}, "default", 0, None)
     assert (row.max_attempts, row.timeout) == (1, None)
 
@@ -41,16 +43,16 @@ def test_enqueue_defaults():
 @pytest.mark.django_db
 def test_delay_sets_run_after_in_the_future():
     before = timezone.now()
-    row = enqueue(ADD, delay=30)
+    row = enqueue(NOOP, delay=30)
     assert before + datetime.timedelta(seconds=30) <= row.run_after
     assert row.run_after <= timezone.now() + datetime.timedelta(seconds=30)
-    assert enqueue(ADD, delay=datetime.timedelta(minutes=1)).run_after > before
+    assert enqueue(NOOP, delay=datetime.timedelta(minutes=1)).run_after > before
 
 
 @pytest.mark.django_db
 def test_max_attempts_default_comes_from_the_setting(settings):
     settings.DJANGO_SIMPLE_QUEUE_MAX_ATTEMPTS = 4
-    assert enqueue(ADD).max_attempts == 4
+    assert enqueue(NOOP).max_attempts == 4
 
 
 @pytest.mark.parametrize(
@@ -92,9 +94,9 @@ def test_max_attempts_default_comes_from_the_setting(settings):
          "timeout must be a positive number of seconds, not -1."),
         (ADD, None, {"priority": 40000}, EnqueueError,
          "priority must be an integer from -32768 to 32767, not 40000."),
-        (ADD, None, {"delay": 5, "run_after": timezone.now()}, EnqueueError,
+        (NOOP, None, {"delay": 5, "run_after": timezone.now()}, EnqueueError,
          "Pass run_after or delay, not both."),
-        (ADD, None, {"run_after": datetime.datetime(2030, 1, 1)}, EnqueueError,
+        (NOOP, None, {"run_after": datetime.datetime(2030, 1, 1)}, EnqueueError,
          "run_after must be an aware datetime."),
     ],
 )  # fmt: skip
@@ -143,7 +145,7 @@ def test_on_commit_inserts_only_when_the_transaction_commits():
         assert Task.objects.count() == 0
     assert Task.objects.get().id == task.id
     with pytest.raises(RuntimeError), transaction.atomic():
-        enqueue(ADD, on_commit=True)
+        enqueue(NOOP, on_commit=True)
         raise RuntimeError("roll back")
     assert Task.objects.count() == 1
 
@@ -155,3 +157,20 @@ def test_objects_create_needs_only_name_and_params():
     assert (task.status, task.queue, task.priority, task.attempts, task.max_attempts) == (
         "QUEUED", "default", 0, 0, 1,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"a": 1}, "Task params do not fit tests.testapp.tasks.add(a, b): "
+         "missing a required argument: 'b'."),
+        ({"a": 1, "b": 2, "c": 3}, "Task params do not fit tests.testapp.tasks.add(a, b): "
+         "got an unexpected keyword argument 'c'."),
+    ],
+)  # fmt: skip
+@pytest.mark.django_db
+def test_params_that_do_not_fit_the_signature_are_refused(params, message):
+    with pytest.raises(InvalidParams) as raised:
+        enqueue(ADD, params)
+    assert str(raised.value) == message
+    assert Task.objects.count() == 0

@@ -27,7 +27,7 @@ def test_create_task_returns_the_id_of_a_queued_task_with_those_params():
 
 @pytest.mark.django_db
 def test_create_task_accepts_an_empty_dict():
-    task_id = create_task(ADD, {})
+    task_id = create_task("tests.testapp.tasks.noop", {})
 
     assert Task.objects.get().task_params == {}
     assert Task.objects.get().id == task_id

@@ -282,7 +282,8 @@ class Supervisor:
             if not limit or now - child.started < limit:
                 continue
             if not child.timed_out:
-                child.timed_out = f"TimeoutError: timed out after {limit:g} seconds"
+                unit = "second" if limit == 1 else "seconds"
+                child.timed_out = f"TimeoutError: timed out after {limit:g} {unit}"
                 child.process.terminate()
             elif now - child.started >= limit + KILL_GRACE:
                 child.process.kill()

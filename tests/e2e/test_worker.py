@@ -84,10 +84,25 @@ def test_burst_runs_every_failure_path_and_keeps_going(run_worker, tmp_path):
     ]  # fmt: skip
 
 
+def test_quiet_verbosity_logs_nothing(run_worker):
+    enqueue(T + "add", {"a": 1, "b": 1})
+    done = run_worker("--burst", "-v", "0")
+    assert (done.returncode, done.stderr) == (0, "")
+
+
 def test_worker_registers_and_stops_its_row(run_worker):
     enqueue(T + "add", {"a": 1, "b": 1})
-    assert run_worker("--burst", "--queue", "default", "--concurrency", "2").returncode == 0
+    done = run_worker("--burst", "--queue", "default", "--concurrency", "2")
+    assert done.returncode == 0
     worker = Worker.objects.get()
+    task = Task.objects.get()
+    # With no LOGGING of its own for the package, the worker logs to stderr.
+    assert (
+        f"INFO django_simple_queue.worker: Worker {worker.id} started: queues=default "
+        "concurrency=2 burst=True" in done.stderr
+    )
+    assert f"INFO django_simple_queue.worker: Task {task.id} COMPLETED\n" in done.stderr
+    assert f"Worker {worker.id} stopped after 1 tasks" in done.stderr
     assert (worker.host, worker.queues, worker.concurrency) == (
         socket.gethostname(), "default", 2,
     )  # fmt: skip
@@ -119,14 +134,14 @@ def test_timeout_fails_the_task_and_the_worker_goes_on(run_worker):
     assert run_worker("--burst").returncode == 0
     assert time.monotonic() - started < 30
     slow = Task.objects.get(id=slow.id)
-    assert (slow.status, slow.error) == ("FAILED", "TimeoutError: timed out after 1 seconds")
+    assert (slow.status, slow.error) == ("FAILED", "TimeoutError: timed out after 1 second")
     assert Task.objects.get(id=after.id).result == 3
 
 
 def test_worker_timeout_option_applies_to_tasks_without_one(run_worker):
     slow = enqueue(T + "sleep", {"seconds": 60})
     assert run_worker("--burst", "--timeout", "1").returncode == 0
-    assert Task.objects.get(id=slow.id).error == "TimeoutError: timed out after 1 seconds"
+    assert Task.objects.get(id=slow.id).error == "TimeoutError: timed out after 1 second"
 
 
 def test_sigterm_lets_the_running_task_finish_then_exits_zero(start_worker):

@@ -9,6 +9,7 @@ from django_simple_queue.models import Task
 from django_simple_queue.sql.claim import claim
 
 ADD = "tests.testapp.tasks.add"
+NOOP = "tests.testapp.tasks.noop"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -39,7 +40,7 @@ def test_claim_orders_by_priority_then_enqueue_order():
 
 
 def test_claim_respects_the_limit_and_queues():
-    a1, a2, b, c = (enqueue(ADD, queue=queue) for queue in ["a", "a", "b", "c"])
+    a1, a2, b, c = (enqueue(NOOP, queue=queue) for queue in ["a", "a", "b", "c"])
     worker = uuid.uuid4()
     assert [t.id for t in claim(worker, 1, ["a"])] == [a1.id]
     assert {t.id for t in claim(worker, 10, ["a", "b"])} == {a2.id, b.id}
@@ -47,14 +48,14 @@ def test_claim_respects_the_limit_and_queues():
 
 
 def test_future_run_after_is_not_claimed_until_due():
-    enqueue(ADD, run_after=timezone.now() + datetime.timedelta(hours=1))
-    due = enqueue(ADD, run_after=timezone.now() - datetime.timedelta(seconds=1))
+    enqueue(NOOP, run_after=timezone.now() + datetime.timedelta(hours=1))
+    due = enqueue(NOOP, run_after=timezone.now() - datetime.timedelta(seconds=1))
     assert [t.id for t in claim(uuid.uuid4(), 10)] == [due.id]
 
 
 def test_only_queued_rows_are_claimed():
     for status in ["PROGRESS", "COMPLETED", "FAILED", "CANCELLED"]:
-        Task.objects.create(task_name=ADD, status=status)
+        Task.objects.create(task_name=NOOP, status=status)
     assert claim(uuid.uuid4(), 10) == []
 
 
@@ -66,7 +67,7 @@ def test_claim_refuses_to_run_inside_a_transaction():
 
 
 def test_claim_uses_the_database_clock_not_the_workers(monkeypatch):
-    due_in_an_hour = enqueue(ADD, delay=3600)
+    due_in_an_hour = enqueue(NOOP, delay=3600)
     # A worker whose clock runs a day fast must still not see the task as due.
     fast = timezone.now() + datetime.timedelta(days=1)
     monkeypatch.setattr(timezone, "now", lambda: fast)

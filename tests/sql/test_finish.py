@@ -8,11 +8,12 @@ from django_simple_queue.sql.claim import claim
 from django_simple_queue.sql.finish import ERROR_MAX_LENGTH, finish, one_line
 
 ADD = "tests.testapp.tasks.add"
+NOOP = "tests.testapp.tasks.noop"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_finish_records_the_outcome_for_the_owner():
-    enqueue(ADD)
+    enqueue(NOOP)
     worker = uuid.uuid4()
     (task,) = claim(worker, 1)
     assert finish(task.id, worker, "COMPLETED", result={"n": [1, 2]}) is True
@@ -27,7 +28,7 @@ def test_finish_records_the_outcome_for_the_owner():
 
 
 def test_finish_by_another_worker_changes_nothing():
-    enqueue(ADD)
+    enqueue(NOOP)
     owner = uuid.uuid4()
     (task,) = claim(owner, 1)
     assert finish(task.id, uuid.uuid4(), "FAILED", error="late") is False
@@ -35,7 +36,7 @@ def test_finish_by_another_worker_changes_nothing():
 
 
 def test_a_task_has_exactly_one_terminal_state():
-    enqueue(ADD)
+    enqueue(NOOP)
     worker = uuid.uuid4()
     (task,) = claim(worker, 1)
     assert finish(task.id, worker, "COMPLETED", result=1) is True
@@ -45,7 +46,7 @@ def test_a_task_has_exactly_one_terminal_state():
 
 
 def test_finish_of_a_cancelled_task_changes_nothing():
-    enqueue(ADD)
+    enqueue(NOOP)
     worker = uuid.uuid4()
     (task,) = claim(worker, 1)
     Task.objects.filter(id=task.id).update(status="CANCELLED")

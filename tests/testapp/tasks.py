@@ -11,6 +11,10 @@ def add(a, b):
     return a + b
 
 
+def noop():
+    return None
+
+
 def record(key):
     """Insert one uniquely-keyed row: a second run of the same task raises IntegrityError."""
     from tests.testapp.models import Execution

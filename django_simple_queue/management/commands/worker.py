@@ -1,5 +1,6 @@
 """``manage.py worker``: claim and run queued tasks."""
 
+import logging
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -13,6 +14,18 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise ValueError(value)
     return number
+
+
+def _log_to_console(verbosity: int) -> None:
+    """Show the worker's log on stderr unless the project configured the logger itself."""
+    logger = logging.getLogger("django_simple_queue")
+    if logger.handlers or verbosity == 0:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+    logger.propagate = False
 
 
 class Command(BaseCommand):
@@ -47,6 +60,7 @@ class Command(BaseCommand):
             raise CommandError("--poll-interval must be a positive number of seconds.")
         if options["timeout"] is not None and options["timeout"] < 0:
             raise CommandError("--timeout must be 0 (no limit) or a positive number of seconds.")
+        _log_to_console(options["verbosity"])
         status = Supervisor(
             queues=options["queues"],
             concurrency=options["concurrency"] or settings.CONCURRENCY,
