@@ -25,7 +25,7 @@ system-deps:
 
 $(VENV)/.test: pyproject.toml | system-deps
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_QUIET) -e ".[test]" "Django>=5.2,<5.3"
+	$(VENV)/bin/pip install $(PIP_QUIET) -e ".[test,lint]" "Django>=5.2,<5.3"
 	touch $@
 
 $(VENV6)/.test: pyproject.toml | system-deps
@@ -33,7 +33,13 @@ $(VENV6)/.test: pyproject.toml | system-deps
 	$(VENV6)/bin/pip install $(PIP_QUIET) -e ".[test]" "Django>=6.1,<6.2"
 	touch $@
 
-test: test-django52 test-django61
+test: lint test-django52 test-django61
+
+# ruff and mypy (with django-stubs for 5.2) on the package, the tests, the demo and the benchmarks.
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check django_simple_queue tests example bench
+	$(VENV)/bin/ruff format --check django_simple_queue tests example bench
+	$(VENV)/bin/mypy
 
 test-django52: $(VENV)/.test
 	@for db in $(DATABASES); do \

@@ -34,7 +34,7 @@ REQUEUE_VALUES: dict[str, Any] = {
     "attempts": 0,
 }
 
-DETAIL_FIELDSETS = (
+DETAIL_FIELDSETS: Any = (
     (None, {"fields": ("id", "task_name", "status", "queue", "priority")}),
     (
         _("Timing"),
@@ -99,10 +99,12 @@ class TaskAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request)
 
-    def get_form(self, request: HttpRequest, obj: Task | None = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = TaskAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Task | None = None) -> Any:
         if obj is None:

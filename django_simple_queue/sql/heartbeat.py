@@ -8,9 +8,10 @@ from django_simple_queue.models import Worker
 from django_simple_queue.sql import DatabaseNow
 
 
-def register(queues: list[str] | None, concurrency: int, using: str | None = None) -> uuid.UUID:
-    """Insert the row for this process start and return its new, unique id."""
-    worker_id = uuid.uuid4()
+def register(
+    worker_id: uuid.UUID, queues: list[str] | None, concurrency: int, using: str | None = None
+) -> uuid.UUID:
+    """Insert the row for this process start (*worker_id* is new for each start)."""
     Worker.objects.using(using).create(
         id=worker_id,
         host=socket.gethostname()[:255],

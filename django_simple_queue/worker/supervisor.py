@@ -51,7 +51,7 @@ class Supervisor:
         self.poll_interval = settings.POLL_INTERVAL if poll_interval is None else poll_interval
         self.timeout = timeout
         self.using = using
-        self.worker_id: uuid.UUID | None = None
+        self.worker_id = uuid.uuid4()  # new for every process start, never reused
         self.children: list[Child] = []
         self.pending: list[tuple[uuid.UUID, Outcome]] = []  # outcomes not yet written
         self.processed = 0
@@ -67,8 +67,8 @@ class Supervisor:
         """Serve until stopped; return the process exit status."""
         self._check_schema()
         self._install_signals()
-        self.worker_id = self._retry(
-            lambda: heartbeat.register(self.queues, self.concurrency, self.using)
+        self._retry(
+            lambda: heartbeat.register(self.worker_id, self.queues, self.concurrency, self.using)
         )
         logger.info(
             "Worker %s started: queues=%s concurrency=%d burst=%s",
@@ -120,8 +120,7 @@ class Supervisor:
         for child in self.children:
             child.process.join(KILL_GRACE)
             child.kill()
-        if self.worker_id:
-            self._db(lambda: heartbeat.stop(self.worker_id, self.using))
+        self._db(lambda: heartbeat.stop(self.worker_id, self.using))
         logger.info("Worker %s stopped after %d tasks", self.worker_id, self.processed)
 
     # -- signals ---------------------------------------------------------
