@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,38 @@ def run_worker():
     return run
 
 
+class Output:
+    """Read a worker's stdout and stderr while it runs: a full pipe would block it."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.chunks: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self.threads = [
+            threading.Thread(target=self._read, args=(name,), daemon=True) for name in self.chunks
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _read(self, name: str) -> None:
+        for line in iter(getattr(self.process, name).readline, ""):
+            self.chunks[name].append(line)
+
+    def text(self, name: str = "stderr") -> str:
+        """Return what the worker wrote to *name* so far."""
+        return "".join(self.chunks[name])
+
+    def join(self, timeout: float = 60) -> None:
+        for thread in self.threads:
+            thread.join(timeout)
+
+
 @pytest.fixture
 def start_worker():
-    """Start ``manage.py worker ARGS`` in the background; every one is killed at teardown."""
+    """Start ``manage.py worker ARGS`` in the background; every one is killed at teardown.
+
+    The returned process has an ``output`` attribute (an ``Output``) that keeps
+    reading its pipes.
+    """
     started: list[subprocess.Popen] = []
 
     def start(*args: str) -> subprocess.Popen:
@@ -55,6 +85,7 @@ def start_worker():
             stderr=subprocess.PIPE,
             text=True,
         )
+        process.output = Output(process)  # type: ignore[attr-defined]
         started.append(process)
         return process
 
@@ -62,4 +93,5 @@ def start_worker():
     for process in started:
         if process.poll() is None:
             process.kill()
-        process.communicate(timeout=30)
+        process.wait(timeout=30)
+        process.output.join()  # type: ignore[attr-defined]

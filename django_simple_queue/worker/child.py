@@ -24,7 +24,6 @@ def main(conn: Connection) -> None:
     import django
 
     django.setup()
-    from django.db import close_old_connections
 
     from django_simple_queue.worker.executor import execute
 
@@ -38,10 +37,29 @@ def main(conn: Connection) -> None:
             return
         task_id, task_name, params = message
         outcome = execute(task_name, params)
-        # A task that broke its connection (an error inside a transaction,
-        # a server restart) must not hand the breakage to the next task.
-        close_old_connections()
+        release_connections()
         conn.send((task_id, outcome))
+
+
+def release_connections() -> None:
+    """Keep healthy database connections for the next task; close the ones a task broke.
+
+    Django's ``close_old_connections()`` would also close every connection when
+    ``CONN_MAX_AGE`` is 0 (its default), making each task pay for a new one.
+    A task that left a transaction open, or whose connection died (a server
+    restart, a killed backend), must not hand that to the next task.
+    """
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None:
+            continue
+        if connection.in_atomic_block or not connection.get_autocommit():
+            connection.close()
+        elif connection.errors_occurred and not connection.is_usable():
+            connection.close()
+        else:
+            connection.errors_occurred = False
 
 
 class Child:

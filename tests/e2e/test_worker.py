@@ -209,3 +209,17 @@ def test_time_limit_starts_when_a_ready_child_gets_the_task(run_worker):
     tasks = [enqueue(T + "add", {"a": n, "b": 1}, timeout=1) for n in range(4)]
     assert run_worker("--burst", "--concurrency", "2").returncode == 0
     assert [Task.objects.get(id=t.id).status for t in tasks] == ["COMPLETED"] * 4
+
+
+def test_children_keep_healthy_connections_and_drop_open_transactions(run_worker):
+    first, second = (enqueue(T + "connection_id", priority=9 - n) for n in range(2))
+    enqueue(T + "leave_transaction_open", {"key": "uncommitted"}, priority=5)
+    after = enqueue(T + "connection_id", priority=1)
+    assert run_worker("--burst", "--concurrency", "1").returncode == 0
+    ids = [Task.objects.get(id=t.id).result for t in (first, second, after)]
+    assert Task.objects.filter(status="COMPLETED").count() == 4
+    # What the task wrote but never committed was rolled back, not committed by the next task.
+    assert not Execution.objects.filter(task_id="uncommitted").exists()
+    if ids[0] is not None:  # the server gives connections ids (not SQLite)
+        assert ids[0] == ids[1]  # one connection served both tasks
+        assert ids[2] != ids[1]  # the abandoned transaction's connection was closed

@@ -68,3 +68,26 @@ def crash():
 
 NOT_CALLABLE = 42
 __all__ = ["IntegrityError"]
+
+
+def connection_id():
+    """Return the database server's id for this connection, where the server has one."""
+    from django.db import connection
+
+    sql = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
+    if connection.vendor not in sql:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(sql[connection.vendor])
+        return cursor.fetchone()[0]
+
+
+def leave_transaction_open(key):
+    """Write inside a transaction and never commit it."""
+    from django.db import transaction
+
+    from tests.testapp.models import Execution
+
+    transaction.set_autocommit(False)
+    Execution.objects.create(task_id=key, pid=os.getpid())
+    return key
