@@ -9,37 +9,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from django_simple_queue import jsonvalue
 from django_simple_queue.conf import settings
 from django_simple_queue.exceptions import EnqueueError, InvalidParams
 from django_simple_queue.models import Task
 from django_simple_queue.registry import resolve
-
-
-def _json_problem(value: Any, path: str) -> str | None:
-    """Return where and why *value* is not JSON, or None when it is."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return None
-    if isinstance(value, float):
-        return (
-            None
-            if value == value and value not in (float("inf"), float("-inf"))
-            else (f"{path} is {value!r}, which JSON cannot represent")
-        )
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            problem = _json_problem(item, f"{path}[{index}]")
-            if problem:
-                return problem
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"{path} has key {key!r} of type {type(key).__name__}; keys must be str"
-            problem = _json_problem(item, f"{path}[{key!r}]")
-            if problem:
-                return problem
-        return None
-    return f"{path} is of type {type(value).__name__}, which is not JSON serialisable"
 
 
 def validate_params(params: Any) -> dict[str, Any]:
@@ -50,9 +24,9 @@ def validate_params(params: Any) -> dict[str, Any]:
         raise InvalidParams(
             f"Task params must be a dict of keyword arguments, not {type(params).__name__}."
         )
-    problem = _json_problem(params, "params")
-    if problem:
-        raise InvalidParams(f"Task params are not JSON: {problem}.")
+    found = jsonvalue.problem(params, "params")
+    if found:
+        raise InvalidParams(f"Task params are not JSON: {found}.")
     return json.loads(json.dumps(params))
 
 

@@ -40,6 +40,10 @@ def _matches(task_name: str, pattern: str) -> bool:
     return task_name == pattern
 
 
+def _listed_exactly(task_name: str) -> bool:
+    return any(task_name == pattern for pattern in allowed_patterns())
+
+
 def check_allowed(task_name: str) -> None:
     """Raise ``TaskNotAllowed`` unless *task_name* may run; import nothing."""
     if not isinstance(task_name, str) or not task_name:
@@ -73,8 +77,19 @@ def resolve(task_name: str) -> Callable[..., Any]:
         ) from None
     if not callable(func):
         raise TaskNotFound(f"Task {task_name!r} is not callable: it is {type(func).__name__}.")
-    origin = (getattr(func, "__module__", None) or "").split(".")[0]
-    if origin in DENIED_MODULES:
+    origin = getattr(func, "__module__", None) or ""
+    if origin.split(".")[0] in DENIED_MODULES:
         # A tasks module that did ``from os import system`` re-exports it.
-        raise TaskNotAllowed(f"Task {task_name!r} is not allowed: it comes from {origin!r}.")
+        raise TaskNotAllowed(
+            f"Task {task_name!r} is not allowed: it comes from {origin.split('.')[0]!r}."
+        )
+    if origin != module_name and not _listed_exactly(task_name):
+        # ``module.*`` means what the module defines, not everything it imports:
+        # ``from django.core.management import call_command`` in a tasks module
+        # must not make call_command (and so any command) runnable.
+        raise TaskNotAllowed(
+            f"Task {task_name!r} is not allowed: it is defined in {origin!r}, not in "
+            f"{module_name!r}; list {task_name!r} in DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS to "
+            "allow it."
+        )
     return func

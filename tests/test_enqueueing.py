@@ -15,6 +15,15 @@ from django_simple_queue.exceptions import (
 from django_simple_queue.models import Task
 
 ADD = "tests.testapp.tasks.add"
+
+
+def nested(levels):
+    value = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
 NOOP = "tests.testapp.tasks.noop"
 
 
@@ -85,6 +94,14 @@ def test_max_attempts_default_comes_from_the_setting(settings):
          "Task params are not JSON: params['a'] has key 1 of type int; keys must be str."),
         (ADD, {"a": float("nan")}, {}, InvalidParams,
          "Task params are not JSON: params['a'] is nan, which JSON cannot represent."),
+        (ADD, {"a": "x\x00y"}, {}, InvalidParams,
+         "Task params are not JSON: params['a'] has text holding a NUL character, which the "
+         "database cannot store."),
+        (ADD, {"a": 10**4100}, {}, InvalidParams,
+         "Task params are not JSON: params['a'] is an integer of more than 4000 digits."),
+        (ADD, {"a": nested(31)}, {},
+         InvalidParams, "Task params are not JSON: params['a']" + "[0]" * 30
+         + " is nested deeper than 30 levels."),
         ("tests.testapp.tasks." + "x" * 250, None, {}, EnqueueError,
          "Task name is 270 characters; at most 255 fit."),
         (ADD, None, {"queue": ""}, EnqueueError, "Queue name must be 1 to 100 characters."),

@@ -51,3 +51,27 @@ def test_a_callable_reexported_from_a_denied_module_is_refused(settings):
     assert str(raised.value) == (
         "Task 'tests.testapp.reexport.system' is not allowed: it comes from 'posix'."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "origin"),
+    [
+        ("tests.testapp.tasks.call_command", "django.core.management"),
+        ("tests.testapp.tasks.Path", "pathlib"),
+        ("tests.testapp.tasks.IntegrityError", "django.db.utils"),
+    ],
+)
+def test_a_wildcard_admits_only_what_the_module_defines(name, origin):
+    with pytest.raises(TaskNotAllowed) as raised:
+        resolve(name)
+    assert str(raised.value) == (
+        f"Task {name!r} is not allowed: it is defined in {origin!r}, not in "
+        f"'tests.testapp.tasks'; list {name!r} in DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS to allow it."
+    )
+
+
+def test_an_imported_callable_listed_exactly_is_allowed(settings):
+    settings.DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS = ["tests.testapp.tasks.call_command"]
+    from django.core.management import call_command
+
+    assert resolve("tests.testapp.tasks.call_command") is call_command

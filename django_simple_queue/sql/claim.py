@@ -15,22 +15,41 @@ primitive it has:
 """
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_simple_queue.models import Task
 from django_simple_queue.sql import NOW_SQL, connection_for, table
 
-COLUMNS = "id, task_name, task_params, timeout, attempts, max_attempts, priority, created_at"
+logger = logging.getLogger("django_simple_queue.sql")
+
+# created_at is read back as text, only to order the batch: a value the driver
+# cannot parse as a datetime (a hand-written '-infinity') would otherwise raise
+# after the claim committed, losing the whole batch. ISO text sorts as time does.
+COLUMNS = (
+    "id, task_name, task_params, timeout, attempts, max_attempts, priority, "
+    "CAST(created_at AS CHAR)"
+)
+# SQLite keeps whatever bytes a raw INSERT put there: read text as bytes and decode
+# it here, so one row of invalid UTF-8 fails alone instead of every claim.
+SQLITE_COLUMNS = (
+    "id, CAST(task_name AS BLOB), CAST(task_params AS BLOB), timeout, attempts, max_attempts, "
+    "priority, created_at"
+)
 
 
 @dataclass(frozen=True)
 class ClaimedTask:
-    """What a worker needs to run one claimed task."""
+    """What a worker needs to run one claimed task.
+
+    ``problem`` is set when the row cannot be run as stored (params that do not
+    decode, a timeout that is not a number): the worker fails it without running it.
+    """
 
     id: uuid.UUID
     task_name: str
@@ -38,6 +57,9 @@ class ClaimedTask:
     timeout: int | None
     attempts: int
     max_attempts: int
+    priority: int = 0
+    created: str = ""  # enqueue time as text, for ordering the batch
+    problem: str = ""
 
 
 def _due_rows(connection: BaseDatabaseWrapper, queues: list[str] | None) -> tuple[str, list[Any]]:
@@ -50,21 +72,47 @@ def _due_rows(connection: BaseDatabaseWrapper, queues: list[str] | None) -> tupl
     return where, list(queues or [])
 
 
-def _claimed(connection: BaseDatabaseWrapper, rows: list[tuple[Any, ...]]) -> list[ClaimedTask]:
-    # Claim order: priority first, then enqueue order (RETURNING keeps no order).
-    rows = sorted(rows, key=lambda row: (-row[6], str(row[7])))
-    return [
-        ClaimedTask(
-            id=uuid.UUID(str(row[0])),
-            task_name=row[1],
-            # Raw SQL skips JSONField's decoding; some drivers decode jsonb already.
-            task_params=json.loads(row[2]) if isinstance(row[2], (str, bytes)) else row[2],
-            timeout=row[3],
-            attempts=row[4],
-            max_attempts=row[5],
-        )
-        for row in rows
-    ]
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _number(value: Any, column: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{column} is {value!r}, not a whole number") from None
+
+
+def _row_to_task(row: tuple[Any, ...]) -> ClaimedTask | None:
+    """Convert one claimed row; a row that cannot be read becomes a task with a problem."""
+    try:
+        task_id = uuid.UUID(_text(row[0]))
+    except (ValueError, UnicodeDecodeError):
+        # Nothing can address this row through the ORM; say so loudly and go on.
+        logger.error("Claimed a row whose id %r is not a UUID; it stays PROGRESS", row[0])
+        return None
+    fields: dict[str, Any] = {"task_name": "", "task_params": {}, "timeout": None}
+    try:
+        fields["task_name"] = _text(row[1])
+        # Raw SQL skips JSONField's decoding; some drivers decode jsonb already.
+        params = row[2]
+        fields["task_params"] = json.loads(params) if isinstance(params, (str, bytes)) else params
+        fields["timeout"] = _number(row[3], "timeout")
+        priority = _number(row[6], "priority") or 0
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        fields["problem"] = f"InvalidTaskRow: the row cannot be run as stored: {exc}"[:500]
+        priority = 0
+    attempts, max_attempts = (_number(row[4], "attempts") or 1, _number(row[5], "max") or 1)
+    return ClaimedTask(task_id, attempts=attempts, max_attempts=max_attempts,
+                       priority=priority, created=str(row[7]), **fields)  # fmt: skip
+
+
+def _claimed(rows: list[tuple[Any, ...]]) -> list[ClaimedTask]:
+    tasks = [task for task in map(_row_to_task, rows) if task is not None]
+    # Claim order within the batch (RETURNING keeps none): priority, then enqueue order.
+    return sorted(tasks, key=lambda task: (-task.priority, task.created))
 
 
 def _set_claimed(connection: BaseDatabaseWrapper) -> str:
@@ -81,7 +129,7 @@ def _claim_postgresql(connection, worker, queues, limit):  # type: ignore[no-unt
         f"FROM (SELECT id FROM {table(connection)} WHERE {where} "
         "ORDER BY priority DESC, created_at LIMIT %s FOR UPDATE SKIP LOCKED) AS picked "
         "WHERE t.id = picked.id RETURNING t.id, t.task_name, t.task_params::text, t.timeout, "
-        "t.attempts, t.max_attempts, t.priority, t.created_at"
+        "t.attempts, t.max_attempts, t.priority, t.created_at::text"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [worker, *params, limit])
@@ -115,7 +163,7 @@ def _claim_sqlite(connection, worker, queues, limit):  # type: ignore[no-untyped
     sql = (
         f"UPDATE {table(connection)} SET {_set_claimed(connection)} WHERE id IN "
         f"(SELECT id FROM {table(connection)} WHERE {where} "
-        f"ORDER BY priority DESC, created_at LIMIT %s) RETURNING {COLUMNS}"
+        f"ORDER BY priority DESC, created_at LIMIT %s) RETURNING {SQLITE_COLUMNS}"
     )
     with connection.cursor() as cursor:
         # The write lock first: a deferred BEGIN would let two workers read
@@ -124,11 +172,22 @@ def _claim_sqlite(connection, worker, queues, limit):  # type: ignore[no-untyped
         try:
             cursor.execute(sql, [worker, *params, limit])
             rows = cursor.fetchall()
+            cursor.execute("COMMIT")
         except BaseException:
-            cursor.execute("ROLLBACK")
+            # COMMIT itself can fail ("database is locked"): without this
+            # ROLLBACK the connection would keep the write lock, and every
+            # later claim would fail with "cannot start a transaction within
+            # a transaction" while other processes wait on the lock.
+            _rollback_quietly(cursor)
             raise
-        cursor.execute("COMMIT")
         return rows
+
+
+def _rollback_quietly(cursor: Any) -> None:
+    try:
+        cursor.execute("ROLLBACK")
+    except DatabaseError:
+        pass  # no transaction was open any more
 
 
 CLAIMERS = {"postgresql": _claim_postgresql, "mysql": _claim_mysql, "sqlite": _claim_sqlite}
@@ -145,4 +204,4 @@ def claim(
     if claimer is None:
         raise NotImplementedError(f"Cannot claim tasks on {connection.vendor!r}.")
     worker = Task._meta.get_field("worker_id").get_db_prep_value(worker_id, connection)
-    return _claimed(connection, claimer(connection, worker, queues, limit))
+    return _claimed(claimer(connection, worker, queues, limit))

@@ -7,19 +7,25 @@ across ``fork`` (and the same code runs on macOS, where fork is unsafe).
 
 import logging
 import multiprocessing
+import os
 import signal
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
 logger = logging.getLogger("django_simple_queue.worker")
 
 _SPAWN = multiprocessing.get_context("spawn")
+IDLE_CHECK_AFTER = 1.0  # seconds idle after which kept connections are checked before use
 READY = "ready"  # the first message of every child: Django is set up, send tasks
 
 
 def main(conn: Connection) -> None:
     """Child entry point: set Django up, then run tasks until told to stop."""
-    # Ctrl-C reaches the whole process group; shutdown is the supervisor's call.
+    # A process group of its own: Ctrl-C in a terminal or `kill -TERM -<pgid>`
+    # reaches the supervisor only, which decides how running tasks end; and a
+    # time limit can kill the task's own subprocesses along with it.
+    os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import django
 
@@ -28,6 +34,8 @@ def main(conn: Connection) -> None:
     from django_simple_queue.worker.executor import execute
 
     conn.send(READY)
+    me = os.getpid()
+    last_task = time.monotonic()
     while True:
         try:
             message = conn.recv()
@@ -36,8 +44,17 @@ def main(conn: Connection) -> None:
         if message is None:
             return
         task_id, task_name, params = message
-        outcome = execute(task_name, params)
+        if time.monotonic() - last_task > IDLE_CHECK_AFTER:
+            drop_dead_connections()
+        try:
+            outcome = execute(task_name, params)
+        finally:
+            if os.getpid() != me:
+                # A copy of this process that the task forked came back here:
+                # it must not talk to the supervisor or run other tasks.
+                os._exit(0)
         release_connections()
+        last_task = time.monotonic()
         conn.send((task_id, outcome))
 
 
@@ -60,6 +77,15 @@ def release_connections() -> None:
             connection.close()
         else:
             connection.errors_occurred = False
+
+
+def drop_dead_connections() -> None:
+    """Close kept connections the server dropped while this child was idle (a restart)."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
 
 
 class Child:
@@ -91,9 +117,17 @@ class Child:
         except (BrokenPipeError, OSError):
             pass
 
+    def signal(self, signum: int) -> None:
+        """Send *signum* to the child and everything the task started in its group."""
+        try:
+            os.killpg(self.process.pid, signum)  # type: ignore[arg-type]
+        except (ProcessLookupError, PermissionError):
+            # Not yet in its own group (just spawned) or already gone.
+            if self.process.is_alive():
+                os.kill(self.process.pid, signum)  # type: ignore[arg-type]
+
     def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
+        self.signal(signal.SIGKILL)
         self.process.join(5)
         self.conn.close()
 

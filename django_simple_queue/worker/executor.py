@@ -13,6 +13,7 @@ import traceback as tb
 from dataclasses import dataclass
 from typing import Any
 
+from django_simple_queue.jsonvalue import problem, safe_text
 from django_simple_queue.models import Task
 from django_simple_queue.registry import resolve
 
@@ -35,7 +36,7 @@ def describe(exc: BaseException) -> str:
     except Exception as problem:  # noqa: BLE001 - a broken __str__ must not escape
         message = f"<str() of the exception raised {type(problem).__name__}>"
     message = " ".join(message.split())
-    return f"{name}: {message}" if message else name
+    return safe_text(f"{name}: {message}" if message else name)
 
 
 def _call(func: Any, params: dict[str, Any]) -> Any:
@@ -52,12 +53,10 @@ def _call(func: Any, params: dict[str, Any]) -> Any:
 
 def _as_json(value: Any) -> Any:
     """Return *value* as it will read back from the JSON column, or raise TypeError."""
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"The return value is not JSON serialisable ({type(value).__name__}): {exc}"
-        ) from None
+    found = problem(value, "the return value")
+    if found:
+        raise TypeError(f"The result cannot be stored as JSON: {found}")
+    return json.loads(json.dumps(value))
 
 
 def execute(task_name: str, params: Any) -> Outcome:
@@ -68,5 +67,5 @@ def execute(task_name: str, params: Any) -> Outcome:
         func = resolve(task_name)
         result = _as_json(_call(func, params))
     except Exception as exc:  # noqa: BLE001 - every task failure is an outcome
-        return Outcome(Task.FAILED, error=describe(exc), traceback=tb.format_exc())
+        return Outcome(Task.FAILED, error=describe(exc), traceback=safe_text(tb.format_exc()))
     return Outcome(Task.COMPLETED, result=result)

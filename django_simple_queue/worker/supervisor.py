@@ -6,7 +6,6 @@ children that die, and shuts down on SIGTERM/SIGINT. Task code never runs
 here, so no task can block a heartbeat or take the queue's connection down.
 """
 
-import functools
 import logging
 import signal
 import socket
@@ -20,9 +19,10 @@ from django.db.migrations.executor import MigrationExecutor
 
 from django_simple_queue.conf import settings
 from django_simple_queue.models import Task
-from django_simple_queue.sql import claim, connection_for, finish, heartbeat
+from django_simple_queue.sql import claim, connection_for, heartbeat
 from django_simple_queue.worker.child import READY, Child
 from django_simple_queue.worker.executor import Outcome
+from django_simple_queue.worker.recorder import Recorder
 
 logger = logging.getLogger("django_simple_queue.worker")
 
@@ -53,7 +53,7 @@ class Supervisor:
         self.using = using
         self.worker_id = uuid.uuid4()  # new for every process start, never reused
         self.children: list[Child] = []
-        self.pending: list[tuple[uuid.UUID, Outcome]] = []  # outcomes not yet written
+        self.recorder = Recorder(self.worker_id, using)  # outcomes not yet written
         self.processed = 0
         self.stopping = False
         self.drained = False
@@ -99,7 +99,7 @@ class Supervisor:
             )
 
     def _finished(self) -> bool:
-        if self.pending or any(child.task for child in self.children):
+        if len(self.recorder) or any(child.task for child in self.children):
             return False
         limit_reached = self.max_tasks is not None and self.processed >= self.max_tasks
         return self.stopping or limit_reached or (self.burst and self.drained)
@@ -137,8 +137,7 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self.stopping:
             logger.warning("Second %s: stopping at once", signal.Signals(signum).name)
-            for child in self.children:
-                child.kill()
+            self._abandon(f"the worker was stopped by a second {signal.Signals(signum).name}")
             raise SystemExit(1)
         logger.info("%s: no more claims; finishing running tasks", signal.Signals(signum).name)
         self.stopping = True
@@ -150,14 +149,20 @@ class Supervisor:
         try:
             result = operation()
         except (DatabaseError, InterfaceError) as exc:
-            self.failures += 1
-            delay = min(BACKOFF_MAX, 0.5 * 2 ** min(self.failures, 6))
-            logger.warning("Database error (%s); retrying in %.1fs", exc, delay)
-            connection_for(self.using).close_if_unusable_or_obsolete()
-            self._wait(delay)
+            self._back_off(exc)
             return None
         self.failures = 0
         return result
+
+    def _back_off(self, exc: BaseException) -> None:
+        self.failures += 1
+        delay = min(BACKOFF_MAX, 0.5 * 2 ** min(self.failures, 6))
+        logger.warning("Database error (%s); retrying in %.1fs", exc, delay)
+        try:
+            connection_for(self.using).close_if_unusable_or_obsolete()
+        except (DatabaseError, InterfaceError):
+            pass  # closing a dead connection can fail too; the next query reconnects
+        self._wait(delay)
 
     def _retry(self, operation: Any) -> Any:
         while True:
@@ -182,8 +187,12 @@ class Supervisor:
             return 0
         self.drained = len(tasks) < limit
         now = time.monotonic()
-        for child, task in zip(idle, tasks, strict=False):
-            child.send(task, now)
+        for task in tasks:
+            if task.problem:
+                # A row that cannot run as stored fails alone, without a child.
+                self._record(task.id, Outcome(Task.FAILED, error=task.problem))
+            else:
+                idle.pop(0).send(task, now)
         return len(tasks)
 
     def _idle_wait(self) -> float:
@@ -216,10 +225,25 @@ class Supervisor:
             child.ready = True
             return
         task_id, outcome = message
-        self.pending.append((task_id, outcome))
-        self.processed += 1
+        if child.task is None or task_id != child.task.id:
+            # Only a process the task forked could send this; trust the child's own task only.
+            logger.error("Ignored an outcome for task %s from a child not running it", task_id)
+            return
+        self._record(task_id, outcome)
         child.task = None
         child.done += 1
+
+    def _record(self, task_id: uuid.UUID, outcome: Outcome) -> None:
+        self.recorder.add(task_id, outcome)
+        self.processed += 1
+
+    def _abandon(self, reason: str) -> None:
+        """Kill the children and try once to fail what they were running."""
+        for child in self.children:
+            child.kill()
+            if child.task is not None:
+                self._record(child.task.id, Outcome(Task.FAILED, error=f"WorkerStopped: {reason}"))
+        self.recorder.flush()
 
     def _replace(self, dead: Child) -> None:
         if dead.process.is_alive():
@@ -234,37 +258,16 @@ class Supervisor:
         if dead.task is not None:
             error = dead.timed_out or f"ChildProcessError: the task's process {dead.death()}"
             logger.warning("Task %s failed: %s", dead.task.id, error)
-            self.pending.append((dead.task.id, Outcome(Task.FAILED, error=error)))
-            self.processed += 1
+            self._record(dead.task.id, Outcome(Task.FAILED, error=error))
         dead.kill()
         index = self.children.index(dead)
         self.children[index] = Child()
 
     def _flush(self) -> None:
-        """Write outcomes; keep the ones the database could not take for the next tick."""
-        while self.pending:
-            task_id, outcome = self.pending[0]
-            written = self._db(
-                functools.partial(
-                    finish.finish,
-                    task_id,
-                    self.worker_id,
-                    outcome.status,
-                    outcome.result,
-                    outcome.error,
-                    outcome.traceback,
-                    self.using,
-                )
-            )
-            if written is None:
-                return
-            self.pending.pop(0)
-            if written and outcome.error:
-                logger.info("Task %s %s: %s", task_id, outcome.status, outcome.error)
-            elif written:
-                logger.info("Task %s %s", task_id, outcome.status)
-            else:
-                logger.warning("Task %s outcome dropped: no longer owned by this worker", task_id)
+        """Write outcomes; back off when the database could not take them."""
+        error = self.recorder.flush()
+        if error is not None:
+            self._back_off(error)
 
     # -- time limits -----------------------------------------------------
 
@@ -283,6 +286,6 @@ class Supervisor:
             if not child.timed_out:
                 unit = "second" if limit == 1 else "seconds"
                 child.timed_out = f"TimeoutError: timed out after {limit:g} {unit}"
-                child.process.terminate()
+                child.signal(signal.SIGTERM)
             elif now - child.started >= limit + KILL_GRACE:
-                child.process.kill()
+                child.signal(signal.SIGKILL)

@@ -64,8 +64,8 @@ def test_burst_runs_every_failure_path_and_keeps_going(run_worker, tmp_path):
         "'tests.testapp.tasks' has no attribute 'gone'.",
         "bad_kwargs": "TypeError: add() got an unexpected keyword argument 'z'",
         "params_not_object": "TypeError: task_params must be a JSON object, not list",
-        "not_json": "TypeError: The return value is not JSON serialisable (object): "
-        "Object of type object is not JSON serializable",
+        "not_json": "TypeError: The result cannot be stored as JSON: the return value is of "
+        "type object, which is not JSON serialisable",
         "unprintable": "unprintable.<locals>.Unprintable: <str() of the exception raised "
         "RuntimeError>",
         "huge": "ValueError: " + "m" * 987 + "\u2026",
@@ -223,3 +223,39 @@ def test_children_keep_healthy_connections_and_drop_open_transactions(run_worker
     if ids[0] is not None:  # the server gives connections ids (not SQLite)
         assert ids[0] == ids[1]  # one connection served both tasks
         assert ids[2] != ids[1]  # the abandoned transaction's connection was closed
+
+
+def test_a_second_signal_stops_at_once_and_fails_the_running_task(start_worker):
+    task = enqueue(T + "sleep", {"seconds": 30})
+    worker = start_worker()
+    wait_for(lambda: Task.objects.get(id=task.id).status == "PROGRESS")
+    worker.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=15) == 1
+    task = Task.objects.get(id=task.id)
+    assert (task.status, task.error) == (
+        "FAILED",
+        "WorkerStopped: the worker was stopped by a second SIGTERM",
+    )
+
+
+def test_a_connection_the_server_dropped_while_idle_is_replaced(start_worker):
+    from django.db import connection
+
+    kill = {"postgresql": "SELECT pg_terminate_backend(%s)", "mysql": "KILL %s"}
+    if connection.vendor not in kill:
+        pytest.skip("the database has no server-side connections to drop")
+    first = enqueue(T + "connection_id")
+    start_worker("--concurrency", "1")
+    wait_for(lambda: Task.objects.get(id=first.id).status == "COMPLETED")
+    backend = Task.objects.get(id=first.id).result
+    with connection.cursor() as cursor:
+        cursor.execute(kill[connection.vendor], [backend])
+    time.sleep(1.5)  # idle long enough for the child to check its connection first
+    second = enqueue(T + "connection_id")
+    wait_for(lambda: Task.objects.get(id=second.id).status != "QUEUED")
+    wait_for(lambda: Task.objects.get(id=second.id).status != "PROGRESS")
+    second = Task.objects.get(id=second.id)
+    assert second.status == "COMPLETED", second.error
+    assert second.result != backend

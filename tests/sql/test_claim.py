@@ -73,3 +73,38 @@ def test_claim_uses_the_database_clock_not_the_workers(monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: fast)
     assert claim(uuid.uuid4(), 10) == []
     assert Task.objects.get(id=due_in_an_hour.id).status == "QUEUED"
+
+
+def test_a_failed_commit_on_sqlite_releases_the_write_lock(monkeypatch):
+    from django.db import OperationalError, connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite claims with BEGIN IMMEDIATE ... COMMIT by hand")
+    task = enqueue(NOOP)
+    real_cursor = connection.cursor
+
+    class FailingCommit:
+        def __init__(self, cursor):
+            self.cursor = cursor
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.cursor.close()
+
+        def execute(self, sql, params=None):
+            if sql == "COMMIT":
+                raise OperationalError("database is locked")
+            return self.cursor.execute(sql, params)
+
+        def fetchall(self):
+            return self.cursor.fetchall()
+
+    monkeypatch.setattr(connection, "cursor", lambda: FailingCommit(real_cursor()))
+    with pytest.raises(OperationalError, match="database is locked"):
+        claim(uuid.uuid4(), 1)
+    monkeypatch.undo()
+    assert connection.connection.in_transaction is False
+    assert Task.objects.get(id=task.id).status == "QUEUED"  # the claim was rolled back
+    assert [t.id for t in claim(uuid.uuid4(), 1)] == [task.id]

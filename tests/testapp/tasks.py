@@ -3,7 +3,9 @@
 import asyncio
 import os
 import time
+from pathlib import Path  # noqa: F401 - imported, not defined here: never runnable
 
+from django.core.management import call_command  # noqa: F401 - the same
 from django.db import IntegrityError, transaction
 
 
@@ -91,3 +93,24 @@ def leave_transaction_open(key):
     transaction.set_autocommit(False)
     Execution.objects.create(task_id=key, pid=os.getpid())
     return key
+
+
+def fail_unstorable():
+    raise ValueError("nul\x00 and lone \udcff")
+
+
+def returns_unstorable():
+    return "a\x00b"
+
+
+def fork_and_return():
+    """Fork, and let both processes return from the task."""
+    os.fork()
+    return "done"
+
+
+def start_sleeper(path, seconds):
+    """Run a shell that touches *path* after *seconds*, and wait for it."""
+    import subprocess
+
+    subprocess.Popen(["sh", "-c", f"sleep {seconds}; touch {path}"]).wait()

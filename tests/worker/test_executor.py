@@ -1,6 +1,6 @@
 import pytest
 
-from django_simple_queue.worker.executor import describe, execute
+from django_simple_queue.worker.executor import _as_json, describe, execute
 
 T = "tests.testapp.tasks."
 
@@ -34,8 +34,8 @@ def test_generator_values_are_collected():
         (T + "add", {"a": 1, "b": 2, "c": 3},
          "TypeError: add() got an unexpected keyword argument 'c'"),
         (T + "add", [1, 2], "TypeError: task_params must be a JSON object, not list"),
-        (T + "returns_object", {}, "TypeError: The return value is not JSON serialisable "
-         "(object): Object of type object is not JSON serializable"),
+        (T + "returns_object", {}, "TypeError: The result cannot be stored as JSON: the "
+         "return value is of type object, which is not JSON serialisable"),
         (T + "fail", {"message": "line one\nline two"}, "ValueError: line one line two"),
         (T + "fail", {"message": "ünïcödé ✓ 漢字"}, "ValueError: ünïcödé ✓ 漢字"),
         (T + "unprintable", {}, "unprintable.<locals>.Unprintable: <str() of the exception "
@@ -58,3 +58,41 @@ def test_a_one_megabyte_message_keeps_its_full_traceback():
 
 def test_describe_uses_the_class_name_alone_for_an_empty_message():
     assert describe(KeyError()) == "KeyError"
+
+
+def nested(levels):
+    value = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("a\x00b", "the return value has text holding a NUL character, which the database "
+         "cannot store"),
+        (["caf\udce9"], "the return value[0] has text holding a lone surrogate, which the "
+         "database cannot store"),
+        ({"k\x00": 1}, "the return value has a key holding a NUL character, which the database "
+         "cannot store"),
+        (nested(32), "the return value" + "[0]" * 31 + " is nested deeper than 30 levels"),
+        (10**4100, "the return value is an integer of more than 4000 digits"),
+        (float("inf"), "the return value is inf, which JSON cannot represent"),
+    ],
+    ids=["nul", "surrogate", "nul-key", "deep", "huge-int", "inf"],
+)  # fmt: skip
+def test_results_the_database_cannot_store_are_refused_clearly(value, error):
+    with pytest.raises(TypeError) as raised:
+        _as_json(value)
+    assert str(raised.value) == "The result cannot be stored as JSON: " + error
+
+
+def test_thirty_levels_of_nesting_are_stored():
+    assert _as_json(nested(30)) == nested(30)
+
+
+def test_unstorable_text_in_an_error_is_spelt_out():
+    outcome = execute(T + "fail", {"message": "nul\x00 and lone \udcff"})
+    assert outcome.error == "ValueError: nul\\x00 and lone \\udcff"
+    assert "\x00" not in outcome.traceback and "\udcff" not in outcome.traceback

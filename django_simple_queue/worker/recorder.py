@@ -1,0 +1,103 @@
+"""Outcomes waiting to be written, written in order, never lost and never stuck.
+
+An outcome the database cannot take *now* (a lost connection, a restart)
+waits and is retried. An outcome the database will *never* take (text
+PostgreSQL refuses, a document MariaDB's JSON check rejects, a packet over
+``max_allowed_packet``) must not block every outcome behind it: once it has
+failed ``REFUSALS_BEFORE_FALLBACK`` times while the database answers
+heartbeats, it is replaced by a plain ``FAILED`` outcome that says why.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django_simple_queue.jsonvalue import safe_text
+from django_simple_queue.models import Task
+from django_simple_queue.sql import connection_for, finish, heartbeat
+from django_simple_queue.worker.executor import Outcome, describe
+
+logger = logging.getLogger("django_simple_queue.worker")
+
+REFUSALS_BEFORE_FALLBACK = 3  # failed writes of one outcome, the database being up
+REFUSED = "OutcomeNotStored: the database refused this task's outcome"
+
+
+@dataclass
+class Pending:
+    task_id: uuid.UUID
+    outcome: Outcome
+    failures: int = 0
+    fallbacks: int = 0
+
+
+def fallback(outcome: Outcome, exc: BaseException, fallbacks: int) -> Outcome:
+    """Return a FAILED outcome that any database stores: first with the reason, then bare."""
+    if fallbacks == 0:
+        reason = safe_text(describe(exc)).encode("ascii", "backslashreplace").decode("ascii")
+        return Outcome(Task.FAILED, error=f"{REFUSED} ({outcome.status}): {reason}"[:900])
+    return Outcome(Task.FAILED, error=REFUSED)
+
+
+class Recorder:
+    """The supervisor's queue of outcomes not yet in the database."""
+
+    def __init__(self, worker_id: uuid.UUID, using: str | None) -> None:
+        self.worker_id = worker_id
+        self.using = using
+        self.pending: list[Pending] = []
+
+    def __len__(self) -> int:
+        return len(self.pending)
+
+    def add(self, task_id: uuid.UUID, outcome: Outcome) -> None:
+        self.pending.append(Pending(task_id, outcome))
+
+    def flush(self) -> BaseException | None:
+        """Write what is pending, oldest first; return the error that stopped it, if any."""
+        while self.pending:
+            item = self.pending[0]
+            try:
+                written = self._write(item)
+            except Exception as exc:  # noqa: BLE001 - any failure must leave the outcome queued
+                self._refused(item, exc)
+                return exc
+            self.pending.pop(0)
+            _log(item, written)
+        return None
+
+    def _write(self, item: Pending) -> bool:
+        outcome = item.outcome
+        return finish.finish(
+            item.task_id, self.worker_id, outcome.status, outcome.result,
+            outcome.error, outcome.traceback, self.using,
+        )  # fmt: skip
+
+    def _refused(self, item: Pending, exc: BaseException) -> None:
+        item.failures += 1
+        if item.failures < REFUSALS_BEFORE_FALLBACK or item.fallbacks > 1 or not self._up():
+            return
+        logger.error("Task %s: the database refused its outcome (%s)", item.task_id, exc)
+        item.outcome = fallback(item.outcome, exc, item.fallbacks)
+        item.failures, item.fallbacks = 0, item.fallbacks + 1
+
+    def _up(self) -> bool:
+        """Is the database answering? Then the refusal is about the outcome itself."""
+        connection = connection_for(self.using)
+        try:
+            connection.close_if_unusable_or_obsolete()
+            heartbeat.beat(self.worker_id, self.using)
+        except Exception:  # noqa: BLE001 - down is an answer here
+            return False
+        return True
+
+
+def _log(item: Pending, written: Any) -> None:
+    outcome = item.outcome
+    if not written:
+        logger.warning("Task %s outcome dropped: no longer owned by this worker", item.task_id)
+    elif outcome.error:
+        logger.info("Task %s %s: %s", item.task_id, outcome.status, outcome.error)
+    else:
+        logger.info("Task %s %s", item.task_id, outcome.status)

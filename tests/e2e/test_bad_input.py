@@ -1,0 +1,104 @@
+"""Rows and results the database or the worker could choke on fail alone."""
+
+import time
+
+import pytest
+from django.db import DataError, connection
+
+from django_simple_queue import enqueue
+from django_simple_queue.models import Task
+
+T = "tests.testapp.tasks."
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def set_raw_params(task, text):
+    table = connection.ops.quote_name(Task._meta.db_table)
+    pk = Task._meta.pk.get_db_prep_value(task.id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET task_params = %s WHERE id = %s", [text, pk])
+
+
+def test_a_row_whose_params_cannot_be_read_fails_alone(run_worker):
+    good = [enqueue(T + "add", {"a": n, "b": 1}) for n in range(2)]
+    bad = enqueue(T + "add", {"a": 1, "b": 1})
+    # Valid JSON to every database, but Python will not parse a 5,000-digit integer.
+    set_raw_params(bad, '{"a": ' + "1" * 5000 + ', "b": 1}')
+    done = run_worker("--burst", "--concurrency", "2")
+    assert done.returncode == 0, done.stderr
+    assert [Task.objects.get(id=t.id).result for t in good] == [1, 2]
+    # Read without task_params: the ORM cannot decode that row either.
+    status, error = Task.objects.filter(id=bad.id).values_list("status", "error").get()
+    assert status == "FAILED"
+    assert error.startswith(
+        "InvalidTaskRow: the row cannot be run as stored: Exceeds the limit (4300 digits)"
+    )
+
+
+def test_a_row_of_invalid_utf8_fails_alone_where_the_database_stores_one(run_worker):
+    bad = enqueue(T + "add", {"a": 1, "b": 1})
+    try:
+        set_raw_params(bad, b'{"a": "\xff"}')
+    except (DataError, UnicodeDecodeError, Exception) as exc:  # noqa: BLE001
+        if connection.vendor == "sqlite":
+            raise
+        pytest.skip(f"{connection.vendor} refuses invalid UTF-8 on write ({type(exc).__name__})")
+    good = enqueue(T + "add", {"a": 2, "b": 2})
+    done = run_worker("--burst")
+    assert done.returncode == 0, done.stderr
+    assert Task.objects.get(id=good.id).result == 4
+    status, error = Task.objects.filter(id=bad.id).values_list("status", "error").get()
+    assert (status, error) == (
+        "FAILED",
+        "InvalidTaskRow: the row cannot be run as stored: 'utf-8' codec can't decode byte 0xff "
+        "in position 7: invalid start byte",
+    )
+
+
+def test_unstorable_errors_and_results_fail_clearly_and_the_worker_goes_on(run_worker):
+    error = enqueue(T + "fail_unstorable")
+    result = enqueue(T + "returns_unstorable")
+    after = enqueue(T + "add", {"a": 1, "b": 2})
+    done = run_worker("--burst")
+    assert done.returncode == 0, done.stderr
+    assert Task.objects.get(id=error.id).error == "ValueError: nul\\x00 and lone \\udcff"
+    assert Task.objects.get(id=result.id).error == (
+        "TypeError: The result cannot be stored as JSON: the return value has text holding a "
+        "NUL character, which the database cannot store"
+    )
+    assert Task.objects.get(id=after.id).result == 3
+
+
+def test_a_task_that_forks_does_not_confuse_the_worker(run_worker):
+    forked = enqueue(T + "fork_and_return", priority=1)
+    after = [enqueue(T + "add", {"a": n, "b": 0}) for n in range(3)]
+    done = run_worker("--burst", "--concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    assert Task.objects.get(id=forked.id).result == "done"
+    assert [Task.objects.get(id=t.id).result for t in after] == [0, 1, 2]
+    assert "Ignored an outcome" not in done.stderr and "dropped" not in done.stderr
+
+
+def test_a_time_limit_also_stops_the_tasks_subprocesses(run_worker, tmp_path):
+    marker = tmp_path / "sleeper-finished"
+    task = enqueue(T + "start_sleeper", {"path": str(marker), "seconds": 3}, timeout=1)
+    done = run_worker("--burst")
+    assert done.returncode == 0, done.stderr
+    assert Task.objects.get(id=task.id).error == "TimeoutError: timed out after 1 second"
+    time.sleep(3.5)
+    assert not marker.exists()
+
+
+def test_a_created_at_the_driver_cannot_read_does_not_lose_the_batch(run_worker):
+    tasks = [enqueue(T + "add", {"a": n, "b": 0}) for n in range(3)]
+    table = connection.ops.quote_name(Task._meta.db_table)
+    pk = Task._meta.pk.get_db_prep_value(tasks[0].id, connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET created_at = '-infinity' WHERE id = %s", [pk])
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"{connection.vendor} has no infinite timestamps ({type(exc).__name__})")
+    done = run_worker("--burst", "--concurrency", "3")
+    assert done.returncode == 0, done.stderr
+    results = Task.objects.filter(id__in=[t.id for t in tasks]).values_list("status", "result")
+    assert sorted(results) == [("COMPLETED", 0), ("COMPLETED", 1), ("COMPLETED", 2)]
