@@ -21,12 +21,12 @@ def claimed():
     return worker, claim(worker, 2)
 
 
-def refuse(task_id, monkeypatch, error=DataError("value too long for this column")):
+def refuse(task_id, monkeypatch):
     real = finish.finish
 
     def finish_refusing(tid, *args, **kwargs):
         if tid == task_id:
-            raise error
+            raise DataError("value too long for this column")
         return real(tid, *args, **kwargs)
 
     monkeypatch.setattr(finish, "finish", finish_refusing)
