@@ -22,6 +22,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_simple_queue.W001",
             )
         )
+    if settings.STALE_AFTER < 3 * settings.HEARTBEAT_INTERVAL:
+        messages.append(
+            Error(
+                "DJANGO_SIMPLE_QUEUE_STALE_AFTER must be at least three heartbeats "
+                f"({3 * settings.HEARTBEAT_INTERVAL:g} s): a live worker's tasks would be "
+                "rescued and run twice.",
+                id="django_simple_queue.E003",
+            )
+        )
     allowed = settings.ALLOWED_TASKS
     if allowed is not None and (
         isinstance(allowed, str) or not all(isinstance(p, str) for p in allowed)

@@ -13,7 +13,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_ATTEMPTS": 1,
     "TASK_TIMEOUT": 3600,  # seconds; enforced by the worker's supervisor
     "POLL_INTERVAL": 1.0,  # seconds between claims when the queue is empty
-    "HEARTBEAT_INTERVAL": 5.0,  # seconds between worker heartbeats
+    "HEARTBEAT_INTERVAL": 5.0,  # seconds between worker heartbeats (and rescues)
+    "STALE_AFTER": 60.0,  # seconds without a heartbeat before a worker's tasks are rescued
     "CONCURRENCY": 1,  # child processes per worker
 }
 

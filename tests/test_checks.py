@@ -29,3 +29,14 @@ def test_old_sqlite_is_an_error(monkeypatch):
 
     expected = ["django_simple_queue.E002"] if connection.vendor == "sqlite" else []
     assert [m.id for m in messages] == expected
+
+
+def test_a_stale_after_shorter_than_three_heartbeats_is_an_error(settings):
+    settings.DJANGO_SIMPLE_QUEUE_HEARTBEAT_INTERVAL = 10
+    settings.DJANGO_SIMPLE_QUEUE_STALE_AFTER = 29
+    (message,) = check_settings()
+    assert (message.id, message.msg) == (
+        "django_simple_queue.E003",
+        "DJANGO_SIMPLE_QUEUE_STALE_AFTER must be at least three heartbeats (30 s): a live "
+        "worker's tasks would be rescued and run twice.",
+    )

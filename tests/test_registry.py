@@ -57,7 +57,7 @@ def test_a_callable_reexported_from_a_denied_module_is_refused(settings):
     ("name", "origin"),
     [
         ("tests.testapp.tasks.call_command", "django.core.management"),
-        ("tests.testapp.tasks.Path", "pathlib"),
+        ("tests.testapp.tasks.dumps", "json"),
         ("tests.testapp.tasks.IntegrityError", "django.db.utils"),
     ],
 )

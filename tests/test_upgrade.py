@@ -175,11 +175,14 @@ def test_upgraded_queued_tasks_run_on_the_new_worker(legacy_schema, run_worker):
     no_args = Task.objects.get(id=rows["queued_null_args"][0])
     assert (no_args.status, no_args.attempts, no_args.result) == ("FAILED", 1, None)
     assert no_args.error == "TypeError: add() missing 2 required positional arguments: 'a' and 'b'"
+    # The in-progress row has no worker: the new worker's rescue treats it as
+    # lost and, its one attempt spent, fails it instead of running it again.
+    lost = Task.objects.get(id=rows["progress"][0])
+    assert (lost.status, lost.attempts, lost.worker_id) == ("FAILED", 1, None)
+    assert lost.error.startswith("WorkerLost: ") and lost.completed_at is not None
     # Nothing else is claimed: the upgrade already failed the rows whose args
-    # could not be read, and the in-progress row is owned by no worker, so no
-    # worker runs it a second time.
-    for name in ("queued_invalid_json", "queued_json_list", "progress", "completed", "failed",
-                 "cancelled"):  # fmt: skip
+    # could not be read.
+    for name in ("queued_invalid_json", "queued_json_list", "completed", "failed", "cancelled"):
         task = Task.objects.get(id=rows[name][0])
         old = before[name]
         now = (task.status, task.error, task.attempts, task.result, task.completed_at)

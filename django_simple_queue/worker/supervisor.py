@@ -19,7 +19,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from django_simple_queue.conf import settings
 from django_simple_queue.models import Task
-from django_simple_queue.sql import claim, connection_for, heartbeat
+from django_simple_queue.sql import claim, connection_for, heartbeat, rescue
 from django_simple_queue.worker.child import READY, Child
 from django_simple_queue.worker.executor import Outcome
 from django_simple_queue.worker.recorder import Recorder
@@ -108,11 +108,19 @@ class Supervisor:
         now = time.monotonic()
         if now >= self.next_beat:
             self._db(lambda: heartbeat.beat(self.worker_id, self.using))
+            self._db(self._rescue)
             self.next_beat = now + settings.HEARTBEAT_INTERVAL
         self._flush()
         claimed = self._claim()
         self._wait(0.0 if claimed else self._idle_wait())
         self._enforce_timeouts()
+
+    def _rescue(self) -> None:
+        requeued, failed = rescue.rescue(settings.STALE_AFTER, self.using)
+        if requeued or failed:
+            logger.warning(
+                "Rescued tasks of lost workers: %d re-queued, %d failed", requeued, failed
+            )
 
     def _shutdown(self) -> None:
         for child in self.children:

@@ -1,5 +1,6 @@
 """The worker as users run it: a real ``manage.py worker`` subprocess."""
 
+import datetime
 import signal
 import socket
 import time
@@ -259,3 +260,31 @@ def test_a_connection_the_server_dropped_while_idle_is_replaced(start_worker):
     second = Task.objects.get(id=second.id)
     assert second.status == "COMPLETED", second.error
     assert second.result != backend
+
+
+def make_stale(worker_id):
+    old = Worker.objects.get(id=worker_id).last_heartbeat_at - datetime.timedelta(hours=1)
+    Worker.objects.filter(id=worker_id).update(last_heartbeat_at=old)
+
+
+@pytest.mark.parametrize(
+    ("max_attempts", "status", "attempts"), [(2, "COMPLETED", 2), (1, "FAILED", 1)]
+)
+def test_tasks_of_a_killed_worker_are_rescued_by_another(
+    start_worker, run_worker, max_attempts, status, attempts
+):
+    task = enqueue(T + "sleep", {"seconds": 1}, max_attempts=max_attempts)
+    lost = start_worker()
+    wait_for(lambda: Task.objects.get(id=task.id).status == "PROGRESS")
+    lost.kill()  # SIGKILL: no chance to record anything
+    lost.wait(timeout=10)
+    make_stale(Task.objects.get(id=task.id).worker_id)
+    done = run_worker("--burst")
+    assert done.returncode == 0, done.stderr
+    task = Task.objects.get(id=task.id)
+    assert (task.status, task.attempts) == (status, attempts)
+    if status == "FAILED":
+        assert task.error.startswith("WorkerLost: ")
+    else:
+        assert task.result == 1 and task.worker_id != Worker.objects.order_by("started_at")[0].id
+    assert "Rescued tasks of lost workers: " in done.stderr

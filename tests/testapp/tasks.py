@@ -3,7 +3,7 @@
 import asyncio
 import os
 import time
-from pathlib import Path  # noqa: F401 - imported, not defined here: never runnable
+from json import dumps  # noqa: F401 - imported, not defined here: never runnable
 
 from django.core.management import call_command  # noqa: F401 - the same
 from django.db import IntegrityError, transaction
