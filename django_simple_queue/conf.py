@@ -10,7 +10,9 @@ DEFAULTS: dict[str, Any] = {
     # None: callables in the ``tasks`` module of an installed app.
     "ALLOWED_TASKS": None,
     "DEFAULT_QUEUE": "default",
-    "MAX_ATTEMPTS": 1,
+    "MAX_ATTEMPTS": 1,  # runs per task: 1 means no retry
+    "RETRY_BACKOFF": 2.0,  # seconds before the first retry; doubled each attempt, jittered
+    "RETRY_BACKOFF_MAX": 600.0,  # seconds: the longest wait between attempts
     "TASK_TIMEOUT": 3600,  # seconds; enforced by the worker's supervisor
     "POLL_INTERVAL": 1.0,  # seconds between claims when the queue is empty
     "HEARTBEAT_INTERVAL": 5.0,  # seconds between worker heartbeats (and rescues)

@@ -13,7 +13,7 @@ from django_simple_queue import jsonvalue
 from django_simple_queue.conf import settings
 from django_simple_queue.exceptions import EnqueueError, InvalidParams
 from django_simple_queue.models import Task
-from django_simple_queue.registry import resolve
+from django_simple_queue.registry import exception_path, resolve
 
 
 def validate_params(params: Any) -> dict[str, Any]:
@@ -81,10 +81,14 @@ def enqueue(
     delay: float | datetime.timedelta | None = None,
     max_attempts: int | None = None,
     timeout: int | None = None,
+    retry_on: list[Any] | None = None,
     on_commit: bool = False,
     using: str | None = None,
 ) -> Task:
     """Validate a task and insert it; on bad input raise ``EnqueueError`` and insert nothing.
+
+    ``retry_on`` lists the exception classes (or their dotted paths) that are
+    retried while attempts remain; others fail at once. Unset, any is retried.
 
     The insert joins the caller's transaction. With ``on_commit=True`` it is
     deferred until that transaction commits, and the returned task is not yet
@@ -92,6 +96,8 @@ def enqueue(
     """
     if isinstance(task_name, str):
         _check_options(task_name, queue, priority, max_attempts, timeout)
+    if retry_on is not None and not isinstance(retry_on, (list, tuple)):
+        raise EnqueueError(f"retry_on must be a list of exception classes, not {retry_on!r}.")
     params = validate_params(params)
     _check_signature(task_name, resolve(task_name), params)
     task = Task(
@@ -103,6 +109,7 @@ def enqueue(
         run_after=_run_after(run_after, delay),
         max_attempts=max_attempts or settings.MAX_ATTEMPTS,
         timeout=timeout,
+        retry_on=None if retry_on is None else [exception_path(value) for value in retry_on],
     )
     if on_commit:
         transaction.on_commit(lambda: task.save(force_insert=True, using=using), using=using)

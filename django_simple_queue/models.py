@@ -59,12 +59,21 @@ class Task(models.Model):
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True, editable=False)
     attempts = models.PositiveIntegerField(_("attempts"), default=0, editable=False)
     max_attempts = models.PositiveIntegerField(_("max attempts"), default=1)
+    retry_on = models.JSONField(
+        _("retry on"),
+        null=True,
+        blank=True,
+        help_text=_("Exception classes (dotted paths) that are retried; empty retries any."),
+    )
     timeout = models.PositiveIntegerField(
         _("timeout"), null=True, blank=True, help_text=_("Seconds; empty means the worker's.")
     )
     result = models.JSONField(_("result"), null=True, blank=True, editable=False)
     error = models.TextField(_("error"), blank=True, default="", editable=False)
     traceback = models.TextField(_("traceback"), blank=True, default="", editable=False)
+    errors = models.JSONField(
+        _("errors of earlier attempts"), default=list, blank=True, editable=False
+    )
     worker_id = models.UUIDField(_("worker"), null=True, blank=True, editable=False)
 
     objects = TaskQuerySet.as_manager()

@@ -93,3 +93,31 @@ def resolve(task_name: str) -> Callable[..., Any]:
             "allow it."
         )
     return func
+
+
+def exception_path(value: Any) -> str:
+    """Return ``module.QualName`` for an exception class, or a dotted path naming one."""
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, str):
+        module_name, _, name = value.rpartition(".")
+        try:
+            found = getattr(importlib.import_module(module_name or "builtins"), name)
+        except (ImportError, AttributeError, ValueError):
+            found = None
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return exception_path(found)
+    raise TaskNotFound(f"{value!r} is not an exception class or the dotted path of one.")
+
+
+def matches_exception(exc: BaseException, paths: list[str]) -> bool:
+    """Is *exc* an instance of one of the exception classes *paths* name?"""
+    for path in paths:
+        try:
+            module_name, _, name = path.rpartition(".")
+            cls = getattr(importlib.import_module(module_name or "builtins"), name)
+        except (ImportError, AttributeError, ValueError):
+            continue
+        if isinstance(cls, type) and isinstance(exc, cls):
+            return True
+    return False

@@ -191,3 +191,33 @@ def test_params_that_do_not_fit_the_signature_are_refused(params, message):
         enqueue(ADD, params)
     assert str(raised.value) == message
     assert Task.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_retry_on_is_stored_as_dotted_paths():
+    import json as json_module
+
+    task = enqueue(NOOP, retry_on=[KeyError, "json.JSONDecodeError", json_module.JSONDecodeError])
+    assert Task.objects.get(id=task.id).retry_on == [
+        "builtins.KeyError", "json.decoder.JSONDecodeError", "json.decoder.JSONDecodeError",
+    ]  # fmt: skip
+    assert Task.objects.get(id=enqueue(NOOP).id).retry_on is None
+
+
+@pytest.mark.parametrize(
+    ("retry_on", "error", "message"),
+    [
+        ("KeyError", EnqueueError,
+         "retry_on must be a list of exception classes, not 'KeyError'."),
+        (["json.nothere"], TaskNotFound,
+         "'json.nothere' is not an exception class or the dotted path of one."),
+        ([dict], TaskNotFound,
+         "<class 'dict'> is not an exception class or the dotted path of one."),
+    ],
+)  # fmt: skip
+@pytest.mark.django_db
+def test_bad_retry_on_is_refused(retry_on, error, message):
+    with pytest.raises(error) as raised:
+        enqueue(NOOP, retry_on=retry_on)
+    assert str(raised.value) == message
+    assert Task.objects.count() == 0

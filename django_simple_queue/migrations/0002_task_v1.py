@@ -7,7 +7,8 @@ import uuid
 
 import django.utils.timezone
 from django.db import migrations, models
-from django.db.models import Q
+
+from django_simple_queue.migrations import _partial_index as partial_index
 
 LEGACY_STATUS = {0: "QUEUED", 1: "PROGRESS", 2: "COMPLETED", 3: "FAILED", 4: "CANCELLED"}
 RAN = ("PROGRESS", "COMPLETED", "FAILED")  # the states 0.1.10 reached only by running a task
@@ -109,24 +110,6 @@ def backward(apps, schema_editor):
             result = task.result
             task.output = result if isinstance(result, str) else json.dumps(result)
         task.save()
-
-
-# Only queued rows, in claim order: the claim scan stays short however many
-# finished rows pile up. Kept out of the model's Meta because MariaDB/MySQL
-# have no partial indexes and Django would warn about it on every check there.
-PARTIAL_INDEX = models.Index(
-    fields=["-priority", "created_at"], condition=Q(status="QUEUED"), name="dsq_task_queued"
-)
-
-
-def add_partial_index(apps, schema_editor):
-    if schema_editor.connection.features.supports_partial_indexes:
-        schema_editor.add_index(apps.get_model("django_simple_queue", "Task"), PARTIAL_INDEX)
-
-
-def drop_partial_index(apps, schema_editor):
-    if schema_editor.connection.features.supports_partial_indexes:
-        schema_editor.remove_index(apps.get_model("django_simple_queue", "Task"), PARTIAL_INDEX)
 
 
 class Migration(migrations.Migration):
@@ -256,7 +239,7 @@ class Migration(migrations.Migration):
         migrations.AlterModelOptions(
             name="task", options={"verbose_name": "task", "verbose_name_plural": "tasks"}
         ),
-        migrations.RunPython(add_partial_index, drop_partial_index),
+        migrations.RunPython(partial_index.ensure, partial_index.drop),
         migrations.AddIndex(
             "task",
             models.Index(fields=["status", "-priority", "created_at"], name="dsq_task_claim"),

@@ -33,13 +33,13 @@ logger = logging.getLogger("django_simple_queue.sql")
 # after the claim committed, losing the whole batch. ISO text sorts as time does.
 COLUMNS = (
     "id, task_name, task_params, timeout, attempts, max_attempts, priority, "
-    "CAST(created_at AS CHAR)"
+    "CAST(created_at AS CHAR), retry_on"
 )
 # SQLite keeps whatever bytes a raw INSERT put there: read text as bytes and decode
 # it here, so one row of invalid UTF-8 fails alone instead of every claim.
 SQLITE_COLUMNS = (
     "id, CAST(task_name AS BLOB), CAST(task_params AS BLOB), timeout, attempts, max_attempts, "
-    "priority, created_at"
+    "priority, created_at, CAST(retry_on AS BLOB)"
 )
 
 
@@ -59,6 +59,7 @@ class ClaimedTask:
     max_attempts: int
     priority: int = 0
     created: str = ""  # enqueue time as text, for ordering the batch
+    retry_on: list[str] | None = None  # exception classes retried; None: any
     problem: str = ""
 
 
@@ -74,6 +75,11 @@ def _due_rows(connection: BaseDatabaseWrapper, queues: list[str] | None) -> tupl
 
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _json(value: Any) -> Any:
+    # Raw SQL skips JSONField's decoding; some drivers decode jsonb already.
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def _number(value: Any, column: str) -> int | None:
@@ -96,9 +102,8 @@ def _row_to_task(row: tuple[Any, ...]) -> ClaimedTask | None:
     fields: dict[str, Any] = {"task_name": "", "task_params": {}, "timeout": None}
     try:
         fields["task_name"] = _text(row[1])
-        # Raw SQL skips JSONField's decoding; some drivers decode jsonb already.
-        params = row[2]
-        fields["task_params"] = json.loads(params) if isinstance(params, (str, bytes)) else params
+        fields["task_params"] = _json(row[2])
+        fields["retry_on"] = _json(row[8])
         fields["timeout"] = _number(row[3], "timeout")
         priority = _number(row[6], "priority") or 0
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -129,7 +134,7 @@ def _claim_postgresql(connection, worker, queues, limit):  # type: ignore[no-unt
         f"FROM (SELECT id FROM {table(connection)} WHERE {where} "
         "ORDER BY priority DESC, created_at LIMIT %s FOR UPDATE SKIP LOCKED) AS picked "
         "WHERE t.id = picked.id RETURNING t.id, t.task_name, t.task_params::text, t.timeout, "
-        "t.attempts, t.max_attempts, t.priority, t.created_at::text"
+        "t.attempts, t.max_attempts, t.priority, t.created_at::text, t.retry_on::text"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [worker, *params, limit])

@@ -5,6 +5,7 @@ task exactly one terminal state: once a task has been rescued, cancelled or
 finished by anyone else, a late write from this worker changes nothing.
 """
 
+import datetime
 import uuid
 from typing import Any
 
@@ -12,6 +13,8 @@ from django_simple_queue.models import Task
 from django_simple_queue.sql import DatabaseNow
 
 ERROR_MAX_LENGTH = 1000  # characters: ``error`` is one line for lists and alerts
+HISTORY_MAX = 20  # failed attempts kept in ``errors``, newest last
+HISTORY_TRACEBACK_MAX = 20_000  # characters of each attempt's traceback kept there
 
 
 def one_line(text: str) -> str:
@@ -22,6 +25,34 @@ def one_line(text: str) -> str:
     return line
 
 
+def history_entry(attempt: int, error: str, exception: str, traceback: str) -> dict[str, Any]:
+    """Describe one failed attempt for the ``errors`` list."""
+    return {
+        "attempt": attempt,
+        "error": one_line(error),
+        "exception": exception,
+        "traceback": traceback[-HISTORY_TRACEBACK_MAX:],
+    }
+
+
+def _owned(task_id: uuid.UUID, worker_id: uuid.UUID, using: str | None) -> Any:
+    return Task.objects.using(using).filter(id=task_id, worker_id=worker_id, status=Task.PROGRESS)
+
+
+def _with_entry(owned: Any, entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return the ``errors`` update for *entry*, or None when the task is no longer owned.
+
+    Read, then write under the same ownership guard: if the task is rescued
+    in between, the guarded write changes nothing, so no entry is lost or doubled.
+    """
+    if entry is None:
+        return {}
+    rows = list(owned.values_list("errors", flat=True)[:1])
+    if not rows:
+        return None
+    return {"errors": [*(rows[0] or []), entry][-HISTORY_MAX:]}
+
+
 def finish(
     task_id: uuid.UUID,
     worker_id: uuid.UUID,
@@ -30,19 +61,47 @@ def finish(
     error: str = "",
     traceback: str = "",
     using: str | None = None,
+    entry: dict[str, Any] | None = None,
 ) -> bool:
-    """Write the outcome; return False when this worker no longer owns the task."""
+    """Write the outcome; return False when this worker no longer owns the task.
+
+    *entry* (see ``history_entry``) is appended to the task's ``errors``.
+    """
     if status not in Task.TERMINAL:
         raise ValueError(f"finish() needs a terminal status, not {status!r}.")
-    updated = (
-        Task.objects.using(using)
-        .filter(id=task_id, worker_id=worker_id, status=Task.PROGRESS)
-        .update(
-            status=status,
-            result=result,
-            error=one_line(error),
-            traceback=traceback,
-            completed_at=DatabaseNow(),
-        )
+    owned = _owned(task_id, worker_id, using)
+    history = _with_entry(owned, entry)
+    if history is None:
+        return False
+    updated = owned.update(
+        status=status,
+        result=result,
+        error=one_line(error),
+        traceback=traceback,
+        completed_at=DatabaseNow(),
+        **history,
+    )
+    return updated == 1
+
+
+def retry(
+    task_id: uuid.UUID,
+    worker_id: uuid.UUID,
+    delay: float,
+    entry: dict[str, Any],
+    using: str | None = None,
+) -> bool:
+    """Put a failed attempt back to QUEUED, due *delay* seconds from now (database clock)."""
+    owned = _owned(task_id, worker_id, using)
+    history = _with_entry(owned, entry)
+    if history is None:
+        return False
+    updated = owned.update(
+        status=Task.QUEUED,
+        worker_id=None,
+        run_after=DatabaseNow() + datetime.timedelta(seconds=delay),
+        error=entry["error"],
+        traceback=entry["traceback"],
+        **history,
     )
     return updated == 1

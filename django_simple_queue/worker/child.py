@@ -43,11 +43,11 @@ def main(conn: Connection) -> None:
             return
         if message is None:
             return
-        task_id, task_name, params = message
+        task_id, task_name, params, retry_on = message
         if time.monotonic() - last_task > IDLE_CHECK_AFTER:
             drop_dead_connections()
         try:
-            outcome = execute(task_name, params)
+            outcome = execute(task_name, params, retry_on)
         finally:
             if os.getpid() != me:
                 # A copy of this process that the task forked came back here:
@@ -108,7 +108,7 @@ class Child:
 
     def send(self, task: Any, now: float) -> None:
         self.task, self.started = task, now
-        self.conn.send((task.id, task.task_name, task.task_params))
+        self.conn.send((task.id, task.task_name, task.task_params, task.retry_on))
 
     def stop(self) -> None:
         """Ask the child to exit after its current task."""

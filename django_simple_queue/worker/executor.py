@@ -15,7 +15,7 @@ from typing import Any
 
 from django_simple_queue.jsonvalue import problem, safe_text
 from django_simple_queue.models import Task
-from django_simple_queue.registry import resolve
+from django_simple_queue.registry import matches_exception, resolve
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class Outcome:
     result: Any = None
     error: str = ""
     traceback: str = ""
+    exception: str = ""  # dotted path of the exception's class, for the error history
+    retryable: bool = False  # may run again while attempts remain
 
 
 def describe(exc: BaseException) -> str:
@@ -59,13 +61,37 @@ def _as_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def execute(task_name: str, params: Any) -> Outcome:
-    """Resolve *task_name* (allowlist first), call it with *params* and report."""
+def failed(exc: BaseException, retryable: bool, traceback: str = "") -> Outcome:
+    """Return the FAILED outcome for *exc*."""
+    cls = type(exc)
+    return Outcome(
+        Task.FAILED,
+        error=describe(exc),
+        traceback=safe_text(traceback),
+        exception=f"{cls.__module__}.{cls.__qualname__}",
+        retryable=retryable,
+    )
+
+
+def execute(task_name: str, params: Any, retry_on: list[str] | None = None) -> Outcome:
+    """Resolve *task_name* (allowlist first), call it with *params* and report.
+
+    A name that does not resolve, params that are not an object and a result
+    that cannot be stored fail for good: running again would change nothing.
+    What the call raises is retried when ``retry_on`` is None or names its class.
+    """
     try:
         if not isinstance(params, dict):
             raise TypeError(f"task_params must be a JSON object, not {type(params).__name__}")
         func = resolve(task_name)
-        result = _as_json(_call(func, params))
     except Exception as exc:  # noqa: BLE001 - every task failure is an outcome
-        return Outcome(Task.FAILED, error=describe(exc), traceback=safe_text(tb.format_exc()))
-    return Outcome(Task.COMPLETED, result=result)
+        return failed(exc, False, tb.format_exc())
+    try:
+        value = _call(func, params)
+    except Exception as exc:  # noqa: BLE001
+        retryable = retry_on is None or matches_exception(exc, retry_on)
+        return failed(exc, retryable, tb.format_exc())
+    try:
+        return Outcome(Task.COMPLETED, result=_as_json(value))
+    except TypeError as exc:
+        return failed(exc, False, tb.format_exc())

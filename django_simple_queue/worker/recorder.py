@@ -9,10 +9,12 @@ heartbeats, it is replaced by a plain ``FAILED`` outcome that says why.
 """
 
 import logging
+import random
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django_simple_queue.conf import settings
 from django_simple_queue.jsonvalue import safe_text
 from django_simple_queue.models import Task
 from django_simple_queue.sql import connection_for, finish, heartbeat
@@ -22,14 +24,27 @@ logger = logging.getLogger("django_simple_queue.worker")
 
 REFUSALS_BEFORE_FALLBACK = 3  # failed writes of one outcome, the database being up
 REFUSED = "OutcomeNotStored: the database refused this task's outcome"
+RETRIED: Any = "retried"  # what _write returns when it put the task back to QUEUED
 
 
 @dataclass
 class Pending:
     task_id: uuid.UUID
     outcome: Outcome
-    failures: int = 0
+    attempts: int = 1  # this run's number
+    max_attempts: int = 1
+    failures: int = 0  # writes of this outcome that failed
     fallbacks: int = 0
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before the attempt after *attempt*: doubling, capped, jittered.
+
+    The jitter (half the wait, at random) keeps tasks that failed together,
+    say on one outage, from all coming back at the same moment.
+    """
+    wait = min(settings.RETRY_BACKOFF_MAX, settings.RETRY_BACKOFF * 2 ** (attempt - 1))
+    return wait / 2 + random.uniform(0, wait / 2)
 
 
 def fallback(outcome: Outcome, exc: BaseException, fallbacks: int) -> Outcome:
@@ -51,8 +66,10 @@ class Recorder:
     def __len__(self) -> int:
         return len(self.pending)
 
-    def add(self, task_id: uuid.UUID, outcome: Outcome) -> None:
-        self.pending.append(Pending(task_id, outcome))
+    def add(
+        self, task_id: uuid.UUID, outcome: Outcome, attempts: int = 1, max_attempts: int = 1
+    ) -> None:
+        self.pending.append(Pending(task_id, outcome, attempts, max_attempts))
 
     def flush(self) -> BaseException | None:
         """Write what is pending, oldest first; return the error that stopped it, if any."""
@@ -68,10 +85,24 @@ class Recorder:
         return None
 
     def _write(self, item: Pending) -> bool:
-        outcome = item.outcome
+        outcome, entry = item.outcome, None
+        if outcome.status == Task.FAILED:
+            entry = finish.history_entry(
+                item.attempts, outcome.error, outcome.exception, outcome.traceback
+            )
+            if outcome.retryable and item.attempts < item.max_attempts:
+                delay = backoff(item.attempts)
+                written = finish.retry(item.task_id, self.worker_id, delay, entry, self.using)
+                if written:
+                    logger.info(
+                        "Task %s failed (attempt %d of %d), retrying in %.1fs: %s",
+                        item.task_id, item.attempts, item.max_attempts, delay, outcome.error,
+                    )  # fmt: skip
+                    return RETRIED
+                return written
         return finish.finish(
             item.task_id, self.worker_id, outcome.status, outcome.result,
-            outcome.error, outcome.traceback, self.using,
+            outcome.error, outcome.traceback, self.using, entry,
         )  # fmt: skip
 
     def _refused(self, item: Pending, exc: BaseException) -> None:
@@ -95,6 +126,8 @@ class Recorder:
 
 def _log(item: Pending, written: Any) -> None:
     outcome = item.outcome
+    if written is RETRIED:
+        return
     if not written:
         logger.warning("Task %s outcome dropped: no longer owned by this worker", item.task_id)
     elif outcome.error:

@@ -19,7 +19,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from django_simple_queue.conf import settings
 from django_simple_queue.models import Task
+from django_simple_queue.registry import matches_exception
 from django_simple_queue.sql import claim, connection_for, heartbeat, rescue
+from django_simple_queue.sql.claim import ClaimedTask
 from django_simple_queue.worker.child import READY, Child
 from django_simple_queue.worker.executor import Outcome
 from django_simple_queue.worker.recorder import Recorder
@@ -198,7 +200,7 @@ class Supervisor:
         for task in tasks:
             if task.problem:
                 # A row that cannot run as stored fails alone, without a child.
-                self._record(task.id, Outcome(Task.FAILED, error=task.problem))
+                self._record(task, Outcome(Task.FAILED, error=task.problem))
             else:
                 idle.pop(0).send(task, now)
         return len(tasks)
@@ -237,12 +239,12 @@ class Supervisor:
             # Only a process the task forked could send this; trust the child's own task only.
             logger.error("Ignored an outcome for task %s from a child not running it", task_id)
             return
-        self._record(task_id, outcome)
+        self._record(child.task, outcome)
         child.task = None
         child.done += 1
 
-    def _record(self, task_id: uuid.UUID, outcome: Outcome) -> None:
-        self.recorder.add(task_id, outcome)
+    def _record(self, task: ClaimedTask, outcome: Outcome) -> None:
+        self.recorder.add(task.id, outcome, task.attempts, task.max_attempts)
         self.processed += 1
 
     def _abandon(self, reason: str) -> None:
@@ -250,7 +252,7 @@ class Supervisor:
         for child in self.children:
             child.kill()
             if child.task is not None:
-                self._record(child.task.id, Outcome(Task.FAILED, error=f"WorkerStopped: {reason}"))
+                self._record(child.task, Outcome(Task.FAILED, error=f"WorkerStopped: {reason}"))
         self.recorder.flush()
 
     def _replace(self, dead: Child) -> None:
@@ -264,12 +266,23 @@ class Supervisor:
                 "ready; see their output above."
             )
         if dead.task is not None:
-            error = dead.timed_out or f"ChildProcessError: the task's process {dead.death()}"
-            logger.warning("Task %s failed: %s", dead.task.id, error)
-            self._record(dead.task.id, Outcome(Task.FAILED, error=error))
+            self._record(dead.task, self._death_outcome(dead))
         dead.kill()
         index = self.children.index(dead)
         self.children[index] = Child()
+
+    def _death_outcome(self, dead: Child) -> Outcome:
+        """The outcome of a task whose process died: killed for its time limit, or crashed."""
+        exc: BaseException = TimeoutError() if dead.timed_out else ChildProcessError()
+        error = dead.timed_out or f"ChildProcessError: the task's process {dead.death()}"
+        logger.warning("Task %s failed: %s", dead.task.id, error)
+        retry_on = dead.task.retry_on
+        return Outcome(
+            Task.FAILED,
+            error=error,
+            exception=f"builtins.{type(exc).__name__}",
+            retryable=retry_on is None or matches_exception(exc, retry_on),
+        )
 
     def _flush(self) -> None:
         """Write outcomes; back off when the database could not take them."""

@@ -114,3 +114,15 @@ def start_sleeper(path, seconds):
     import subprocess
 
     subprocess.Popen(["sh", "-c", f"sleep {seconds}; touch {path}"]).wait()
+
+
+def flaky(path, failures):
+    """Raise ConnectionError on the first *failures* runs, then return the run's number."""
+    from pathlib import Path as FilePath
+
+    counter = FilePath(path)
+    run = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(run))
+    if run <= failures:
+        raise ConnectionError(f"run {run} failed")
+    return run

@@ -91,3 +91,34 @@ def test_an_outcome_for_a_task_no_longer_owned_is_dropped(claimed):
     recorder.add(first.id, Outcome("COMPLETED", result=1))
     assert recorder.flush() is None and len(recorder) == 0
     assert Task.objects.get(id=first.id).status == "CANCELLED"
+
+
+def test_backoff_doubles_is_jittered_and_capped(settings):
+    from django_simple_queue.worker.recorder import backoff
+
+    settings.DJANGO_SIMPLE_QUEUE_RETRY_BACKOFF = 2
+    settings.DJANGO_SIMPLE_QUEUE_RETRY_BACKOFF_MAX = 10
+    for attempt, wait in [(1, 2), (2, 4), (3, 8), (4, 10), (9, 10)]:
+        delays = [backoff(attempt) for _ in range(50)]
+        assert all(wait / 2 <= d <= wait for d in delays)
+        assert len(set(delays)) > 1
+
+
+def test_a_retry_by_a_worker_that_no_longer_owns_the_task_changes_nothing(claimed):
+    worker, (first, _) = claimed
+    entry = finish.history_entry(1, "E: x", "builtins.E", "tb")
+    assert finish.retry(first.id, uuid.uuid4(), 1.0, entry) is False
+    assert finish.retry(first.id, worker, 1.0, entry) is True
+    row = Task.objects.get(id=first.id)
+    assert (row.status, row.worker_id, row.error, row.errors) == ("QUEUED", None, "E: x", [entry])
+    assert row.run_after is not None
+
+
+def test_the_error_history_keeps_the_newest_entries(claimed):
+    worker, (first, _) = claimed
+    old = [finish.history_entry(n, f"E: {n}", "builtins.E", "") for n in range(1, 21)]
+    Task.objects.filter(id=first.id).update(errors=old)
+    newest = finish.history_entry(21, "E: 21", "builtins.E", "")
+    assert finish.finish(first.id, worker, "FAILED", error="E: 21", entry=newest) is True
+    errors = Task.objects.get(id=first.id).errors
+    assert [e["attempt"] for e in errors] == list(range(2, 22))
