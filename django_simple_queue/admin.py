@@ -43,7 +43,16 @@ DETAIL_FIELDSETS: Any = (
     (_("Attempts"), {"fields": ("attempts", "max_attempts", "timeout", "worker")}),
     (
         _("Input and outcome"),
-        {"fields": ("params_json", "result_json", "error_text", "traceback_text")},
+        {
+            "fields": (
+                "params_json",
+                "result_json",
+                "error_text",
+                "traceback_text",
+                "retry_on",
+                "errors_text",
+            )
+        },
     ),
 )
 
@@ -155,6 +164,13 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.display(description=_("traceback"))
     def traceback_text(self, obj: Task) -> str:
         return preformatted(obj.traceback) if obj.traceback else EMPTY
+
+    @admin.display(description=_("errors of each failed attempt"))
+    def errors_text(self, obj: Task) -> str:
+        if not obj.errors:
+            return EMPTY
+        lines = [f"attempt {e.get('attempt')}: {e.get('error')}" for e in obj.errors]
+        return preformatted("\n".join(lines))
 
     @admin.action(
         description=_("Re-queue selected failed or cancelled tasks"), permissions=["change"]

@@ -20,7 +20,8 @@ DENIED_MODULES = frozenset(
     {
         "builtins", "os", "posix", "nt", "subprocess", "sys", "shutil", "importlib",
         "pickle", "marshal", "ctypes", "code", "codeop", "runpy", "pty", "socket",
-        "multiprocessing", "signal", "pdb", "webbrowser", "django_simple_queue",
+        "multiprocessing", "signal", "pdb", "bdb", "webbrowser", "timeit", "cProfile",
+        "profile", "trace", "asyncio", "django_simple_queue",
     }
 )  # fmt: skip
 

@@ -157,6 +157,22 @@ def test_detail_page_escapes_and_pretty_prints_everything(admin_client):
     assert f"tests.testapp.tasks.{ESCAPED_XSS}" in content
 
 
+def test_detail_page_lists_every_failed_attempt_escaped(admin_client):
+    task = make_task(
+        status=Task.FAILED,
+        errors=[
+            {"attempt": 1, "error": f"ConnectionError: {XSS}", "exception": "x", "traceback": ""},
+            {"attempt": 2, "error": "ConnectionError: run 2", "exception": "x", "traceback": ""},
+        ],
+    )
+    content = admin_client.get(change_url(task)).content.decode()
+    assert XSS not in content
+    assert (
+        f">attempt 1: ConnectionError: {ESCAPED_XSS}\nattempt 2: ConnectionError: run 2</pre>"
+        in (content)
+    )
+
+
 def test_detail_page_is_read_only(admin_client):
     task = finished(1.5, result=3)
     response = admin_client.get(change_url(task))

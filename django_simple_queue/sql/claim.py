@@ -27,6 +27,7 @@ from django_simple_queue.models import Task
 from django_simple_queue.sql import NOW_SQL, connection_for, table
 
 logger = logging.getLogger("django_simple_queue.sql")
+ATTEMPTS_CAP = 2_000_000_000  # below every database's integer maximum
 
 # created_at is read back as text, only to order the batch: a value the driver
 # cannot parse as a datetime (a hand-written '-infinity') would otherwise raise
@@ -35,12 +36,16 @@ COLUMNS = (
     "id, task_name, task_params, timeout, attempts, max_attempts, priority, "
     "CAST(created_at AS CHAR), retry_on"
 )
-# SQLite keeps whatever bytes a raw INSERT put there: read text as bytes and decode
-# it here, so one row of invalid UTF-8 fails alone instead of every claim.
-SQLITE_COLUMNS = (
-    "id, CAST(task_name AS BLOB), CAST(task_params AS BLOB), timeout, attempts, max_attempts, "
-    "priority, created_at, CAST(retry_on AS BLOB)"
-)
+# SQLite keeps whatever a raw INSERT put there, in any column: read every column as
+# bytes (no driver conversion, no UTF-8 decoding) and convert here, so one bad row
+# fails alone instead of every claim.
+SQLITE_COLUMNS = ", ".join(
+    f"CAST({column} AS BLOB)"
+    for column in (
+        "id", "task_name", "task_params", "timeout", "attempts", "max_attempts", "priority",
+        "created_at", "retry_on",
+    )
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def _number(value: Any, column: str) -> int | None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{column} is {value!r}, not a whole number") from None
 
 
@@ -95,7 +100,7 @@ def _row_to_task(row: tuple[Any, ...]) -> ClaimedTask | None:
     """Convert one claimed row; a row that cannot be read becomes a task with a problem."""
     try:
         task_id = uuid.UUID(_text(row[0]))
-    except (ValueError, UnicodeDecodeError):
+    except Exception:  # noqa: BLE001
         # Nothing can address this row through the ORM; say so loudly and go on.
         logger.error("Claimed a row whose id %r is not a UUID; it stays PROGRESS", row[0])
         return None
@@ -106,12 +111,14 @@ def _row_to_task(row: tuple[Any, ...]) -> ClaimedTask | None:
         fields["retry_on"] = _json(row[8])
         fields["timeout"] = _number(row[3], "timeout")
         priority = _number(row[6], "priority") or 0
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        attempts = _number(row[4], "attempts") or 1
+        max_attempts = _number(row[5], "max_attempts") or 1
+        created = _text(row[7])
+    except Exception as exc:  # noqa: BLE001 - whatever is wrong, this row alone fails
         fields["problem"] = f"InvalidTaskRow: the row cannot be run as stored: {exc}"[:500]
-        priority = 0
-    attempts, max_attempts = (_number(row[4], "attempts") or 1, _number(row[5], "max") or 1)
+        priority, attempts, max_attempts, created = 0, 1, 1, ""
     return ClaimedTask(task_id, attempts=attempts, max_attempts=max_attempts,
-                       priority=priority, created=str(row[7]), **fields)  # fmt: skip
+                       priority=priority, created=created, **fields)  # fmt: skip
 
 
 def _claimed(rows: list[tuple[Any, ...]]) -> list[ClaimedTask]:
@@ -123,7 +130,9 @@ def _claimed(rows: list[tuple[Any, ...]]) -> list[ClaimedTask]:
 def _set_claimed(connection: BaseDatabaseWrapper) -> str:
     return (
         f"status = 'PROGRESS', worker_id = %s, started_at = {NOW_SQL[connection.vendor]}, "
-        "completed_at = NULL, attempts = attempts + 1"
+        # Capped: one row at the column's maximum must not make every claim fail.
+        "completed_at = NULL, attempts = attempts + "
+        f"(CASE WHEN attempts < {ATTEMPTS_CAP} THEN 1 ELSE 0 END)"
     )
 
 

@@ -44,8 +44,11 @@ def main(conn: Connection) -> None:
         if message is None:
             return
         task_id, task_name, params, retry_on = message
+        # Since the previous task started, not ended: a long task that never
+        # touched the database leaves its connection idle just as long.
         if time.monotonic() - last_task > IDLE_CHECK_AFTER:
             drop_dead_connections()
+        last_task = time.monotonic()
         try:
             outcome = execute(task_name, params, retry_on)
         finally:
@@ -54,7 +57,6 @@ def main(conn: Connection) -> None:
                 # it must not talk to the supervisor or run other tasks.
                 os._exit(0)
         release_connections()
-        last_task = time.monotonic()
         conn.send((task_id, outcome))
 
 
@@ -93,7 +95,9 @@ class Child:
 
     def __init__(self) -> None:
         self.conn, child_conn = _SPAWN.Pipe()
-        self.process = _SPAWN.Process(target=main, args=(child_conn,), daemon=True)
+        # Not daemonic: a task may start processes of its own (multiprocessing
+        # refuses that in a daemonic process). The supervisor kills children itself.
+        self.process = _SPAWN.Process(target=main, args=(child_conn,), daemon=False)
         self.process.start()
         child_conn.close()
         self.ready = False  # True once the child has set Django up
@@ -107,8 +111,12 @@ class Child:
         return self.ready and self.task is None and self.process.is_alive()
 
     def send(self, task: Any, now: float) -> None:
-        self.task, self.started = task, now
-        self.conn.send((task.id, task.task_name, task.task_params, task.retry_on))
+        """Hand *task* over; if the child died meanwhile, the supervisor reports the task."""
+        self.task, self.started, self.timed_out = task, now, None
+        try:
+            self.conn.send((task.id, task.task_name, task.task_params, task.retry_on))
+        except OSError:  # BrokenPipeError: it died while the claim ran
+            pass
 
     def stop(self) -> None:
         """Ask the child to exit after its current task."""

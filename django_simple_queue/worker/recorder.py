@@ -105,7 +105,20 @@ class Recorder:
             outcome.error, outcome.traceback, self.using, entry,
         )  # fmt: skip
 
+    def flush_each_once(self) -> None:
+        """Try every pending outcome once, skipping failures: the last chance before exit."""
+        for item in list(self.pending):
+            try:
+                written = self._write(item)
+            except Exception as exc:  # noqa: BLE001
+                logger.error("Task %s: outcome not written before exit (%s)", item.task_id, exc)
+                continue
+            self.pending.remove(item)
+            _log(item, written)
+
     def _refused(self, item: Pending, exc: BaseException) -> None:
+        if transient(exc):
+            return  # a lock wait or deadlock says nothing about the outcome itself
         item.failures += 1
         if item.failures < REFUSALS_BEFORE_FALLBACK or item.fallbacks > 1 or not self._up():
             return
@@ -122,6 +135,24 @@ class Recorder:
         except Exception:  # noqa: BLE001 - down is an answer here
             return False
         return True
+
+
+# Errors that come from other transactions, not from the outcome: PostgreSQL's
+# SQLSTATEs for lock_not_available, deadlock and serialization failures, MySQL's
+# lock wait timeout and deadlock error numbers.
+TRANSIENT_SQLSTATES = {"55P03", "40P01", "40001"}
+TRANSIENT_MYSQL_ERRORS = {1205, 1213}
+
+
+def transient(exc: BaseException) -> bool:
+    """Is *exc* a lock or concurrency error that a later try can get past?"""
+    for error in (exc, exc.__cause__):
+        if getattr(error, "sqlstate", None) in TRANSIENT_SQLSTATES:
+            return True
+        args = getattr(error, "args", ())
+        if args and args[0] in TRANSIENT_MYSQL_ERRORS:
+            return True
+    return False
 
 
 def _log(item: Pending, written: Any) -> None:

@@ -128,8 +128,11 @@ class Supervisor:
         for child in self.children:
             child.stop()
         for child in self.children:
-            child.process.join(KILL_GRACE)
-            child.kill()
+            if child.task is None:
+                child.process.join(KILL_GRACE)
+        # Children still busy here mean the loop ended early (an error): their
+        # tasks are failed, and every outcome gets one last try.
+        self._abandon("the worker stopped while the task ran")
         self._db(lambda: heartbeat.stop(self.worker_id, self.using))
         logger.info("Worker %s stopped after %d tasks", self.worker_id, self.processed)
 
@@ -141,8 +144,10 @@ class Supervisor:
         wake_w.setblocking(False)
         self._wake_w = wake_w
         signal.set_wakeup_fd(wake_w.fileno())
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        # SIGHUP too: a closed terminal must not kill the supervisor and
+        # orphan children that sit in process groups of their own.
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self.stopping:
@@ -253,7 +258,8 @@ class Supervisor:
             child.kill()
             if child.task is not None:
                 self._record(child.task, Outcome(Task.FAILED, error=f"WorkerStopped: {reason}"))
-        self.recorder.flush()
+                child.task = None
+        self.recorder.flush_each_once()
 
     def _replace(self, dead: Child) -> None:
         if dead.process.is_alive():

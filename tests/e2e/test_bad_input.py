@@ -102,3 +102,59 @@ def test_a_created_at_the_driver_cannot_read_does_not_lose_the_batch(run_worker)
     assert done.returncode == 0, done.stderr
     results = Task.objects.filter(id__in=[t.id for t in tasks]).values_list("status", "result")
     assert sorted(results) == [("COMPLETED", 0), ("COMPLETED", 1), ("COMPLETED", 2)]
+
+
+def raw_status(task):
+    table = connection.ops.quote_name(Task._meta.db_table)
+    pk = Task._meta.pk.get_db_prep_value(task.id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status, error FROM {table} WHERE id = %s", [pk])
+        return cursor.fetchone()
+
+
+@pytest.mark.parametrize(
+    ("assignment", "runs"),
+    [
+        ("max_attempts = 'abc'", False),
+        ("priority = 9e999", False),
+        ("timeout = CAST(X'FF' AS TEXT)", False),
+        # Only used to order a batch, or rewritten by the claim: the task still runs.
+        ("created_at = '2020-13-45 00:00:00'", True),
+        ("attempts = CAST(X'FF' AS TEXT)", True),
+    ],
+)
+def test_garbage_in_any_column_affects_that_row_alone(run_worker, assignment, runs):
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite stores any value in any column")
+    bad = enqueue(T + "add", {"a": 1, "b": 1})
+    good = enqueue(T + "add", {"a": 2, "b": 2})
+    table = connection.ops.quote_name(Task._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {assignment} WHERE id = %s", [bad.id.hex])
+    done = run_worker("--burst", "--concurrency", "2")
+    assert done.returncode == 0, done.stderr
+    assert raw_status(good) == ("COMPLETED", "")
+    status, error = raw_status(bad)
+    if runs:
+        assert (status, error) == ("COMPLETED", "")
+    else:
+        assert status == "FAILED"
+        assert error.startswith("InvalidTaskRow: the row cannot be run as stored: ")
+
+
+def test_a_row_at_the_attempts_maximum_does_not_block_the_queue(run_worker):
+    capped = enqueue(T + "add", {"a": 1, "b": 1})
+    Task.objects.filter(id=capped.id).update(attempts=2_000_000_000, max_attempts=2_000_000_000)
+    good = enqueue(T + "add", {"a": 2, "b": 2})
+    done = run_worker("--burst", "--concurrency", "2")
+    assert done.returncode == 0, done.stderr
+    assert Task.objects.get(id=good.id).result == 4
+    capped = Task.objects.get(id=capped.id)
+    assert (capped.status, capped.result, capped.attempts) == ("COMPLETED", 2, 2_000_000_000)
+
+
+def test_a_task_may_start_processes_of_its_own(run_worker):
+    task = enqueue(T + "use_a_pool")
+    assert run_worker("--burst").returncode == 0
+    task = Task.objects.get(id=task.id)
+    assert (task.status, task.result) == ("COMPLETED", 3), task.error

@@ -145,12 +145,13 @@ def test_worker_timeout_option_applies_to_tasks_without_one(run_worker):
     assert Task.objects.get(id=slow.id).error == "TimeoutError: timed out after 1 second"
 
 
-def test_sigterm_lets_the_running_task_finish_then_exits_zero(start_worker):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_stop_signal_lets_the_running_task_finish_then_exits_zero(start_worker, signum):
     task = enqueue(T + "sleep", {"seconds": 2})
     waiting = enqueue(T + "add", {"a": 1, "b": 1}, priority=-1)
     worker = start_worker()
     wait_for(lambda: Task.objects.get(id=task.id).status == "PROGRESS")
-    worker.send_signal(signal.SIGTERM)
+    worker.send_signal(signum)
     assert worker.wait(timeout=30) == 0
     assert (Task.objects.get(id=task.id).status, Task.objects.get(id=task.id).result) == (
         "COMPLETED", 2,

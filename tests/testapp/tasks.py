@@ -126,3 +126,11 @@ def flaky(path, failures):
     if run <= failures:
         raise ConnectionError(f"run {run} failed")
     return run
+
+
+def use_a_pool():
+    """Start processes of its own, as multiprocessing users do."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(abs, (-3,))

@@ -122,3 +122,36 @@ def test_the_error_history_keeps_the_newest_entries(claimed):
     assert finish.finish(first.id, worker, "FAILED", error="E: 21", entry=newest) is True
     errors = Task.objects.get(id=first.id).errors
     assert [e["attempt"] for e in errors] == list(range(2, 22))
+
+
+def test_the_last_flush_before_exit_tries_every_outcome(claimed, monkeypatch):
+    worker, (first, second) = claimed
+    recorder = Recorder(worker, None)
+    recorder.add(first.id, Outcome("COMPLETED", result=0))
+    recorder.add(second.id, Outcome("FAILED", error="WorkerStopped: x"))
+    refuse(first.id, monkeypatch)
+    recorder.flush_each_once()
+    assert [item.task_id for item in recorder.pending] == [first.id]
+    assert Task.objects.get(id=second.id).error == "WorkerStopped: x"
+
+
+def test_lock_waits_and_deadlocks_never_count_as_a_refusal(claimed, monkeypatch):
+    from django.db import OperationalError
+
+    from django_simple_queue.worker.recorder import transient
+
+    class LockNotAvailable(Exception):
+        sqlstate = "55P03"
+
+    wrapped = OperationalError("canceling statement due to lock timeout")
+    wrapped.__cause__ = LockNotAvailable()
+    mysql = OperationalError(1205, "Lock wait timeout exceeded; try restarting transaction")
+    assert transient(wrapped) and transient(mysql)
+    assert not transient(DataError("value too long")) and not transient(OperationalError(2006))
+    worker, (first, _) = claimed
+    recorder = Recorder(worker, None)
+    recorder.add(first.id, Outcome("COMPLETED", result=0))
+    monkeypatch.setattr(finish, "finish", lambda *a, **k: (_ for _ in ()).throw(mysql))
+    for _ in range(3 * REFUSALS_BEFORE_FALLBACK):
+        assert recorder.flush() is mysql
+    assert recorder.pending[0].outcome.status == "COMPLETED"  # never replaced
