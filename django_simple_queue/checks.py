@@ -31,6 +31,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_simple_queue.E003",
             )
         )
+    if settings.ON_SHUTDOWN not in ("requeue", "fail"):
+        messages.append(
+            Error(
+                "DJANGO_SIMPLE_QUEUE_ON_SHUTDOWN must be 'requeue' or 'fail', not "
+                f"{settings.ON_SHUTDOWN!r}.",
+                id="django_simple_queue.E004",
+            )
+        )
     allowed = settings.ALLOWED_TASKS
     if allowed is not None and (
         isinstance(allowed, str) or not all(isinstance(p, str) for p in allowed)

@@ -18,6 +18,8 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_INTERVAL": 5.0,  # seconds between worker heartbeats (and rescues)
     "STALE_AFTER": 60.0,  # seconds without a heartbeat before a worker's tasks are rescued
     "CONCURRENCY": 1,  # child processes per worker
+    "GRACE_PERIOD": 30.0,  # seconds running tasks get to finish after a stop signal
+    "ON_SHUTDOWN": "requeue",  # tasks still running after the grace period: requeue or fail
 }
 
 

@@ -74,6 +74,7 @@ TEMPLATES = [
     }
 ]
 DJANGO_SIMPLE_QUEUE_POLL_INTERVAL = 0.2
+DJANGO_SIMPLE_QUEUE_ON_SHUTDOWN = os.environ.get("DSQ_ON_SHUTDOWN", "requeue")
 DJANGO_SIMPLE_QUEUE_RETRY_BACKOFF = 0.05  # seconds: retries in tests come back at once
 
 # For the test that proves a worker stops when its children cannot start.

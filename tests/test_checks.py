@@ -40,3 +40,12 @@ def test_a_stale_after_shorter_than_three_heartbeats_is_an_error(settings):
         "DJANGO_SIMPLE_QUEUE_STALE_AFTER must be at least three heartbeats (30 s): a live "
         "worker's tasks would be rescued and run twice.",
     )
+
+
+def test_an_unknown_shutdown_policy_is_an_error(settings):
+    settings.DJANGO_SIMPLE_QUEUE_ON_SHUTDOWN = "drop"
+    (message,) = check_settings()
+    assert (message.id, message.msg) == (
+        "django_simple_queue.E004",
+        "DJANGO_SIMPLE_QUEUE_ON_SHUTDOWN must be 'requeue' or 'fail', not 'drop'.",
+    )

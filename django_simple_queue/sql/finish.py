@@ -9,6 +9,8 @@ import datetime
 import uuid
 from typing import Any
 
+from django.db.models import F
+
 from django_simple_queue.models import Task
 from django_simple_queue.sql import DatabaseNow
 
@@ -103,5 +105,17 @@ def retry(
         error=entry["error"],
         traceback=entry["traceback"],
         **history,
+    )
+    return updated == 1
+
+
+def release(task_id: uuid.UUID, worker_id: uuid.UUID, note: str, using: str | None = None) -> bool:
+    """Put a task this worker stopped back to QUEUED, its cut-short run not counted."""
+    updated = _owned(task_id, worker_id, using).update(
+        status=Task.QUEUED,
+        worker_id=None,
+        run_after=None,
+        attempts=F("attempts") - 1,
+        error=one_line(note),
     )
     return updated == 1

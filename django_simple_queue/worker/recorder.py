@@ -86,6 +86,8 @@ class Recorder:
 
     def _write(self, item: Pending) -> bool:
         outcome, entry = item.outcome, None
+        if outcome.status == Task.QUEUED:  # stopped by a shutdown: back, run not counted
+            return finish.release(item.task_id, self.worker_id, outcome.error, self.using)
         if outcome.status == Task.FAILED:
             entry = finish.history_entry(
                 item.attempts, outcome.error, outcome.exception, outcome.traceback

@@ -45,6 +45,7 @@ class Supervisor:
         poll_interval: float | None = None,
         timeout: int | None = None,
         using: str | None = None,
+        grace_period: float | None = None,
     ) -> None:
         self.queues = queues or None
         self.concurrency = max(1, concurrency)
@@ -53,6 +54,8 @@ class Supervisor:
         self.poll_interval = settings.POLL_INTERVAL if poll_interval is None else poll_interval
         self.timeout = timeout
         self.using = using
+        self.grace_period = settings.GRACE_PERIOD if grace_period is None else grace_period
+        self.stop_deadline = float("inf")  # monotonic time the grace period ends
         self.worker_id = uuid.uuid4()  # new for every process start, never reused
         self.children: list[Child] = []
         self.recorder = Recorder(self.worker_id, using)  # outcomes not yet written
@@ -116,6 +119,8 @@ class Supervisor:
         claimed = self._claim()
         self._wait(0.0 if claimed else self._idle_wait())
         self._enforce_timeouts()
+        if time.monotonic() >= self.stop_deadline:
+            self._end_grace_period()
 
     def _rescue(self) -> None:
         requeued, failed = rescue.rescue(settings.STALE_AFTER, self.using)
@@ -154,8 +159,12 @@ class Supervisor:
             logger.warning("Second %s: stopping at once", signal.Signals(signum).name)
             self._abandon(f"the worker was stopped by a second {signal.Signals(signum).name}")
             raise SystemExit(1)
-        logger.info("%s: no more claims; finishing running tasks", signal.Signals(signum).name)
+        logger.info(
+            "%s: no more claims; running tasks get %gs to finish",
+            signal.Signals(signum).name, self.grace_period,
+        )  # fmt: skip
         self.stopping = True
+        self.stop_deadline = time.monotonic() + self.grace_period
 
     # -- the database, with back-off -------------------------------------
 
@@ -262,8 +271,8 @@ class Supervisor:
         self.recorder.flush_each_once()
 
     def _replace(self, dead: Child) -> None:
-        if dead.process.is_alive():
-            return
+        if dead.process.is_alive() or (self.stopping and dead.task is None):
+            return  # alive, or stopped on purpose during shutdown: nothing to replace
         self.stillborn = 0 if dead.ready else self.stillborn + 1
         if self.stillborn >= STARTUP_FAILURES_MAX:
             # Respawning forever would hide the cause (bad settings, an import error).
@@ -276,6 +285,21 @@ class Supervisor:
         dead.kill()
         index = self.children.index(dead)
         self.children[index] = Child()
+
+    def _end_grace_period(self) -> None:
+        """Stop what still runs; put it back (run not counted) or fail it, per ON_SHUTDOWN."""
+        note = f"the worker stopped; the task was still running after {self.grace_period:g}s"
+        requeue = settings.ON_SHUTDOWN != "fail"
+        for child in self.children:
+            if child.task is None:
+                continue
+            child.kill()
+            status = Task.QUEUED if requeue else Task.FAILED
+            self._record(child.task, Outcome(status, error=f"WorkerStopped: {note}"))
+            logger.warning(
+                "Task %s %s: %s", child.task.id, "re-queued" if requeue else "failed", note
+            )
+            child.task = None
 
     def _death_outcome(self, dead: Child) -> Outcome:
         """The outcome of a task whose process died: killed for its time limit, or crashed."""

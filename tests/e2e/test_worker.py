@@ -289,3 +289,25 @@ def test_tasks_of_a_killed_worker_are_rescued_by_another(
     else:
         assert task.result == 1 and task.worker_id != Worker.objects.order_by("started_at")[0].id
     assert "Rescued tasks of lost workers: " in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("policy", "status", "attempts"), [("requeue", "QUEUED", 0), ("fail", "FAILED", 1)]
+)
+def test_tasks_still_running_after_the_grace_period_are_put_back_or_failed(
+    start_worker, monkeypatch, policy, status, attempts
+):
+    monkeypatch.setenv("DSQ_ON_SHUTDOWN", policy)
+    task = enqueue(T + "sleep", {"seconds": 60})
+    worker = start_worker("--grace-period", "1")
+    wait_for(lambda: Task.objects.get(id=task.id).status == "PROGRESS")
+    started = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    assert time.monotonic() - started < 10
+    task = Task.objects.get(id=task.id)
+    assert (task.status, task.attempts, task.worker_id is None) == (
+        status, attempts, status == "QUEUED",
+    )  # fmt: skip
+    assert task.error == ("WorkerStopped: the worker stopped; the task was still running after 1s")
+    assert Worker.objects.get().stopped_at is not None

@@ -53,11 +53,17 @@ class Command(BaseCommand):
             "--timeout", type=int, default=None, metavar="SECONDS",
             help="Time limit for tasks that set none (default: DJANGO_SIMPLE_QUEUE_TASK_TIMEOUT).",
         )  # fmt: skip
+        parser.add_argument(
+            "--grace-period", type=float, default=None, metavar="SECONDS",
+            help="After SIGTERM/SIGINT, how long running tasks may finish (default 30).",
+        )  # fmt: skip
         parser.add_argument("--database", default=None, help="Database alias of the task table.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["poll_interval"] is not None and options["poll_interval"] <= 0:
             raise CommandError("--poll-interval must be a positive number of seconds.")
+        if options["grace_period"] is not None and options["grace_period"] < 0:
+            raise CommandError("--grace-period must be 0 or a positive number of seconds.")
         if options["timeout"] is not None and options["timeout"] < 0:
             raise CommandError("--timeout must be 0 (no limit) or a positive number of seconds.")
         _log_to_console(options["verbosity"])
@@ -69,6 +75,7 @@ class Command(BaseCommand):
             poll_interval=options["poll_interval"],
             timeout=options["timeout"],
             using=options["database"],
+            grace_period=options["grace_period"],
         ).run()
         if status:
             raise SystemExit(status)
