@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_INTERVAL": 5.0,  # seconds between worker heartbeats (and rescues)
     "STALE_AFTER": 60.0,  # seconds without a heartbeat before a worker's tasks are rescued
     "CONCURRENCY": 1,  # child processes per worker
+    "MAX_TASKS_PER_CHILD": None,  # recycle a child after this many tasks; None: never
+    "MAX_MEMORY_PER_CHILD": None,  # MB: recycle a child that holds more after a task
+    "TASK_MEMORY_LIMIT": None,  # MB one task may add before it fails with MemoryError
     "GRACE_PERIOD": 30.0,  # seconds running tasks get to finish after a stop signal
     "ON_SHUTDOWN": "requeue",  # tasks still running after the grace period: requeue or fail
 }

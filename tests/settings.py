@@ -39,7 +39,7 @@ if os.environ.get("DSQ_TEST_DB_NAME"):
 DATABASES = {"default": default}
 
 SECRET_KEY = "tests-only-not-secret"
-DEBUG = False
+DEBUG = bool(os.environ.get("DSQ_DEBUG"))  # the memory tests turn it on for workers
 USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "tests.urls"

@@ -5,6 +5,7 @@ sets Django up itself, so no database connection or lock is ever inherited
 across ``fork`` (and the same code runs on macOS, where fork is unsafe).
 """
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -13,6 +14,8 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from django_simple_queue.worker import memory
+
 logger = logging.getLogger("django_simple_queue.worker")
 
 _SPAWN = multiprocessing.get_context("spawn")
@@ -20,7 +23,7 @@ IDLE_CHECK_AFTER = 1.0  # seconds idle after which kept connections are checked 
 READY = "ready"  # the first message of every child: Django is set up, send tasks
 
 
-def main(conn: Connection) -> None:
+def main(conn: Connection, task_memory_limit: int | None = None) -> None:
     """Child entry point: set Django up, then run tasks until told to stop."""
     # A process group of its own: Ctrl-C in a terminal or `kill -TERM -<pgid>`
     # reaches the supervisor only, which decides how running tasks end; and a
@@ -30,8 +33,6 @@ def main(conn: Connection) -> None:
     import django
 
     django.setup()
-
-    from django_simple_queue.worker.executor import execute
 
     conn.send(READY)
     me = os.getpid()
@@ -50,14 +51,29 @@ def main(conn: Connection) -> None:
             drop_dead_connections()
         last_task = time.monotonic()
         try:
-            outcome = execute(task_name, params, retry_on)
+            outcome = run_task(task_name, params, retry_on, task_memory_limit)
         finally:
             if os.getpid() != me:
                 # A copy of this process that the task forked came back here:
                 # it must not talk to the supervisor or run other tasks.
                 os._exit(0)
         release_connections()
-        conn.send((task_id, outcome))
+        conn.send((task_id, outcome, memory.rss()))
+
+
+def run_task(name: str, params: Any, retry_on: Any, memory_limit: int | None) -> Any:
+    """Run one task under the memory ceiling; name the ceiling if the task hit it."""
+    from django.db import reset_queries
+
+    from django_simple_queue.worker.executor import execute
+
+    with memory.ceiling(memory_limit):
+        outcome = execute(name, params, retry_on)
+    reset_queries()  # with DEBUG=True, Django's query log must not grow task after task
+    if memory_limit and outcome.exception == "builtins.MemoryError":
+        error = f"MemoryError: the task went over its memory limit of {memory_limit} MB"
+        outcome = dataclasses.replace(outcome, error=error)
+    return outcome
 
 
 def release_connections() -> None:
@@ -93,11 +109,13 @@ def drop_dead_connections() -> None:
 class Child:
     """The supervisor's handle on one child process and the task it is running."""
 
-    def __init__(self) -> None:
+    def __init__(self, task_memory_limit: int | None = None) -> None:
         self.conn, child_conn = _SPAWN.Pipe()
         # Not daemonic: a task may start processes of its own (multiprocessing
         # refuses that in a daemonic process). The supervisor kills children itself.
-        self.process = _SPAWN.Process(target=main, args=(child_conn,), daemon=False)
+        self.process = _SPAWN.Process(
+            target=main, args=(child_conn, task_memory_limit), daemon=False
+        )
         self.process.start()
         child_conn.close()
         self.ready = False  # True once the child has set Django up
@@ -105,10 +123,11 @@ class Child:
         self.started: float = 0.0  # monotonic time the current task was sent
         self.done = 0  # tasks completed by this process
         self.timed_out: str | None = None  # the error to record once an overrun is killed
+        self.retiring = False  # asked to exit after its current task (recycled)
 
     @property
     def idle(self) -> bool:
-        return self.ready and self.task is None and self.process.is_alive()
+        return self.ready and not self.retiring and self.task is None and self.process.is_alive()
 
     def send(self, task: Any, now: float) -> None:
         """Hand *task* over; if the child died meanwhile, the supervisor reports the task."""

@@ -14,7 +14,7 @@ import uuid
 from multiprocessing.connection import wait
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError
+from django.db import DatabaseError, InterfaceError, reset_queries
 from django.db.migrations.executor import MigrationExecutor
 
 from django_simple_queue.conf import settings
@@ -24,6 +24,7 @@ from django_simple_queue.sql import claim, connection_for, heartbeat, rescue
 from django_simple_queue.sql.claim import ClaimedTask
 from django_simple_queue.worker.child import READY, Child
 from django_simple_queue.worker.executor import Outcome
+from django_simple_queue.worker.memory import MB
 from django_simple_queue.worker.recorder import Recorder
 
 logger = logging.getLogger("django_simple_queue.worker")
@@ -46,6 +47,9 @@ class Supervisor:
         timeout: int | None = None,
         using: str | None = None,
         grace_period: float | None = None,
+        max_tasks_per_child: int | None = None,
+        max_memory_per_child: int | None = None,
+        task_memory_limit: int | None = None,
     ) -> None:
         self.queues = queues or None
         self.concurrency = max(1, concurrency)
@@ -56,6 +60,9 @@ class Supervisor:
         self.using = using
         self.grace_period = settings.GRACE_PERIOD if grace_period is None else grace_period
         self.stop_deadline = float("inf")  # monotonic time the grace period ends
+        self.max_tasks_per_child = max_tasks_per_child or settings.MAX_TASKS_PER_CHILD
+        self.max_memory_per_child = max_memory_per_child or settings.MAX_MEMORY_PER_CHILD  # MB
+        self.task_memory_limit = task_memory_limit or settings.TASK_MEMORY_LIMIT  # MB
         self.worker_id = uuid.uuid4()  # new for every process start, never reused
         self.children: list[Child] = []
         self.recorder = Recorder(self.worker_id, using)  # outcomes not yet written
@@ -79,7 +86,7 @@ class Supervisor:
             "Worker %s started: queues=%s concurrency=%d burst=%s",
             self.worker_id, ",".join(self.queues or ["*"]), self.concurrency, self.burst,
         )  # fmt: skip
-        self.children = [Child() for _ in range(self.concurrency)]
+        self.children = [self._new_child() for _ in range(self.concurrency)]
         try:
             while not self._finished():
                 self._tick()
@@ -110,6 +117,7 @@ class Supervisor:
         return self.stopping or limit_reached or (self.burst and self.drained)
 
     def _tick(self) -> None:
+        reset_queries()  # with DEBUG=True, Django would log every query of a long life
         now = time.monotonic()
         if now >= self.next_beat:
             self._db(lambda: heartbeat.beat(self.worker_id, self.using))
@@ -248,7 +256,7 @@ class Supervisor:
         if message == READY:
             child.ready = True
             return
-        task_id, outcome = message
+        task_id, outcome, rss = message
         if child.task is None or task_id != child.task.id:
             # Only a process the task forked could send this; trust the child's own task only.
             logger.error("Ignored an outcome for task %s from a child not running it", task_id)
@@ -256,6 +264,24 @@ class Supervisor:
         self._record(child.task, outcome)
         child.task = None
         child.done += 1
+        self._recycle_if_due(child, rss, outcome)
+
+    def _new_child(self) -> Child:
+        return Child(self.task_memory_limit)
+
+    def _recycle_if_due(self, child: Child, rss: int, outcome: Outcome) -> None:
+        """Retire a child between tasks once it has run enough of them or grown too big."""
+        if outcome.exception == "builtins.MemoryError":
+            reason = "after a MemoryError"  # its heap is no place for the next task
+        elif self.max_tasks_per_child and child.done >= self.max_tasks_per_child:
+            reason = f"after {child.done} tasks"
+        elif self.max_memory_per_child and rss > self.max_memory_per_child * MB:
+            reason = f"at {rss / MB:.0f} MB, over {self.max_memory_per_child} MB"
+        else:
+            return
+        logger.info("Recycling child %s %s", child.process.pid, reason)
+        child.retiring = True
+        child.stop()  # it exits; _replace() starts a fresh one
 
     def _record(self, task: ClaimedTask, outcome: Outcome) -> None:
         self.recorder.add(task.id, outcome, task.attempts, task.max_attempts)
@@ -284,7 +310,7 @@ class Supervisor:
             self._record(dead.task, self._death_outcome(dead))
         dead.kill()
         index = self.children.index(dead)
-        self.children[index] = Child()
+        self.children[index] = self._new_child()
 
     def _end_grace_period(self) -> None:
         """Stop what still runs; put it back (run not counted) or fail it, per ON_SHUTDOWN."""

@@ -134,3 +134,29 @@ def use_a_pool():
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(abs, (-3,))
+
+
+def pid():
+    return os.getpid()
+
+
+_HELD = []
+
+
+def hold_memory(mb):
+    """Keep *mb* megabytes alive after the task returns, as a leak would."""
+    _HELD.append(bytearray(mb * 1024 * 1024))
+    return len(_HELD)
+
+
+def allocate(mb):
+    """Allocate *mb* megabytes for the length of the task."""
+    block = bytearray(mb * 1024 * 1024)
+    return len(block) // (1024 * 1024)
+
+
+def queries_logged():
+    """How many queries Django's debug log holds in this process right now."""
+    from django.db import connection
+
+    return len(connection.queries_log)

@@ -57,6 +57,18 @@ class Command(BaseCommand):
             "--grace-period", type=float, default=None, metavar="SECONDS",
             help="After SIGTERM/SIGINT, how long running tasks may finish (default 30).",
         )  # fmt: skip
+        parser.add_argument(
+            "--max-tasks-per-child", type=positive_int, default=None, metavar="N",
+            help="Replace a child after it has run N tasks.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--max-memory-per-child", type=positive_int, default=None, metavar="MB",
+            help="Replace a child that holds more than MB after a task.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--task-memory-limit", type=positive_int, default=None, metavar="MB",
+            help="Fail a task that allocates more than MB (off by default).",
+        )  # fmt: skip
         parser.add_argument("--database", default=None, help="Database alias of the task table.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -76,6 +88,9 @@ class Command(BaseCommand):
             timeout=options["timeout"],
             using=options["database"],
             grace_period=options["grace_period"],
+            max_tasks_per_child=options["max_tasks_per_child"],
+            max_memory_per_child=options["max_memory_per_child"],
+            task_memory_limit=options["task_memory_limit"],
         ).run()
         if status:
             raise SystemExit(status)
