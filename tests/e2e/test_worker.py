@@ -311,3 +311,35 @@ def test_tasks_still_running_after_the_grace_period_are_put_back_or_failed(
     )  # fmt: skip
     assert task.error == ("WorkerStopped: the worker stopped; the task was still running after 1s")
     assert Worker.objects.get().stopped_at is not None
+
+
+def test_a_task_that_ignores_the_polite_signal_is_killed_after_the_grace(run_worker):
+    task = enqueue(T + "spin_ignoring_sigterm", timeout=1)
+    after = enqueue(T + "add", {"a": 1, "b": 1}, priority=-1)
+    started = time.monotonic()
+    assert run_worker("--burst").returncode == 0
+    assert time.monotonic() - started < 20  # 1 s limit + 5 s grace + start-up
+    task = Task.objects.get(id=task.id)
+    assert (task.status, task.error) == ("FAILED", "TimeoutError: timed out after 1 second")
+    assert Task.objects.get(id=after.id).result == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "error"),
+    [
+        (
+            "read_null_pointer",
+            {},
+            "ChildProcessError: the task's process killed by signal SIGSEGV",
+        ),
+        ("exit_hard", {"status": 3}, "ChildProcessError: the task's process exited with status 3"),
+    ],
+)
+def test_a_task_whose_process_dies_fails_with_how_it_died(run_worker, name, params, error):
+    task = enqueue(T + name, params)
+    after = enqueue(T + "add", {"a": 2, "b": 2}, priority=-1)
+    assert run_worker("--burst").returncode == 0
+    assert (Task.objects.get(id=task.id).status, Task.objects.get(id=task.id).error) == (
+        "FAILED", error,
+    )  # fmt: skip
+    assert Task.objects.get(id=after.id).result == 4

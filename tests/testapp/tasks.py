@@ -160,3 +160,22 @@ def queries_logged():
     from django.db import connection
 
     return len(connection.queries_log)
+
+
+def spin_ignoring_sigterm():
+    """Ignore the polite signal and never return."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        pass
+
+
+def read_null_pointer():
+    import ctypes
+
+    return ctypes.string_at(0)
+
+
+def exit_hard(status):
+    os._exit(status)
