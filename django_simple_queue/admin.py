@@ -10,11 +10,13 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import DurationField, ExpressionWrapper, F, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from django_simple_queue.conf import settings
 from django_simple_queue.forms import TaskAddForm
 from django_simple_queue.models import Task, Worker
 from django_simple_queue.sql import DatabaseNow
@@ -215,6 +217,7 @@ class WorkerAdmin(admin.ModelAdmin):
 
     list_display = (
         "id",
+        "state",
         "host",
         "pid",
         "queues",
@@ -222,11 +225,35 @@ class WorkerAdmin(admin.ModelAdmin):
         "started_at",
         "last_heartbeat_at",
         "stopped_at",
+        "running",
     )
     list_filter = ("host",)
     search_fields = ("host",)
     ordering = ("-started_at",)
     empty_value_display = EMPTY
+
+    @admin.display(description=_("state"))
+    def state(self, obj: Worker) -> str:
+        """Stopped, live, or lost (no heartbeat for longer than the rescue threshold)."""
+        if obj.stopped_at:
+            return str(_("stopped"))
+        silent = (timezone.now() - obj.last_heartbeat_at).total_seconds()
+        return str(_("live")) if silent <= settings.STALE_AFTER else str(_("lost"))
+
+    @admin.display(description=_("running"))
+    def running(self, obj: Worker) -> str:
+        # One small query per row: the list shows few workers, and a value kept
+        # on this shared admin object would leak between concurrent requests.
+        tasks = Task.objects.running().filter(worker_id=obj.id).values_list("id", "task_name")
+        if not tasks:
+            return EMPTY
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((reverse("admin:django_simple_queue_task_change", args=[pk]), name)
+             for pk, name in tasks),
+        )  # fmt: skip
+        return links
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

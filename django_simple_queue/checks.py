@@ -1,5 +1,6 @@
 """System checks for settings the queue depends on."""
 
+import logging
 import sqlite3
 from typing import Any
 
@@ -37,6 +38,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 "DJANGO_SIMPLE_QUEUE_ON_SHUTDOWN must be 'requeue' or 'fail', not "
                 f"{settings.ON_SHUTDOWN!r}.",
                 id="django_simple_queue.E004",
+            )
+        )
+    level = settings.OUTCOME_LOG_LEVEL
+    if not isinstance(level, int) and not isinstance(
+        logging.getLevelName(str(level).upper()), int
+    ):
+        messages.append(
+            Error(
+                f"DJANGO_SIMPLE_QUEUE_OUTCOME_LOG_LEVEL {level!r} is not a logging level.",
+                id="django_simple_queue.E005",
             )
         )
     allowed = settings.ALLOWED_TASKS

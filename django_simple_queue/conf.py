@@ -14,6 +14,7 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_BACKOFF": 2.0,  # seconds before the first retry; doubled each attempt, jittered
     "RETRY_BACKOFF_MAX": 600.0,  # seconds: the longest wait between attempts
     "TASK_TIMEOUT": 3600,  # seconds; enforced by the worker's supervisor
+    "OUTCOME_LOG_LEVEL": "INFO",  # level of the one log line per task outcome
     "POLL_INTERVAL": 1.0,  # seconds between claims when the queue is empty
     "HEARTBEAT_INTERVAL": 5.0,  # seconds between worker heartbeats (and rescues)
     "STALE_AFTER": 60.0,  # seconds without a heartbeat before a worker's tasks are rescued

@@ -426,3 +426,26 @@ def test_worker_list_is_read_only(admin_client):
     delete = reverse("admin:django_simple_queue_worker_delete", args=[worker.id])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert Worker.objects.get().host == "box-1"
+
+
+def test_worker_list_shows_state_and_the_tasks_each_runs(admin_client):
+    from django.utils import timezone
+
+    now = timezone.now()
+    live = Worker.objects.create(host="a", pid=1, started_at=now, last_heartbeat_at=now)
+    lost = Worker.objects.create(
+        host="b", pid=2, started_at=T0, last_heartbeat_at=now - datetime.timedelta(hours=1)
+    )
+    Worker.objects.create(host="c", pid=3, started_at=T0, last_heartbeat_at=T0, stopped_at=now)
+    task = make_task(
+        task_name=f"tests.testapp.tasks.{XSS}", status=Task.PROGRESS, worker_id=live.id
+    )
+    make_task(status=Task.COMPLETED, worker_id=lost.id)
+    content = admin_client.get(reverse("admin:django_simple_queue_worker_changelist")).content
+    content = content.decode()
+    states = [cell.split("<")[0] for cell in content.split('<td class="field-state">')[1:]]
+    assert sorted(states) == ["live", "lost", "stopped"]
+    link = reverse("admin:django_simple_queue_task_change", args=[task.id])
+    assert f'<a href="{link}">tests.testapp.tasks.{ESCAPED_XSS}</a>' in content
+    assert XSS not in content
+    assert content.count('<td class="field-running">\u2014</td>') == 2

@@ -49,3 +49,12 @@ def test_an_unknown_shutdown_policy_is_an_error(settings):
         "django_simple_queue.E004",
         "DJANGO_SIMPLE_QUEUE_ON_SHUTDOWN must be 'requeue' or 'fail', not 'drop'.",
     )
+
+
+def test_an_unknown_outcome_log_level_is_an_error(settings):
+    settings.DJANGO_SIMPLE_QUEUE_OUTCOME_LOG_LEVEL = "LOUD"
+    (message,) = check_settings()
+    assert (message.id, message.msg) == (
+        "django_simple_queue.E005",
+        "DJANGO_SIMPLE_QUEUE_OUTCOME_LOG_LEVEL 'LOUD' is not a logging level.",
+    )

@@ -96,7 +96,8 @@ class Recorder:
                 delay = backoff(item.attempts)
                 written = finish.retry(item.task_id, self.worker_id, delay, entry, self.using)
                 if written:
-                    logger.info(
+                    logger.log(
+                        outcome_level(),
                         "Task %s failed (attempt %d of %d), retrying in %.1fs: %s",
                         item.task_id, item.attempts, item.max_attempts, delay, outcome.error,
                     )  # fmt: skip
@@ -164,6 +165,12 @@ def _log(item: Pending, written: Any) -> None:
     if not written:
         logger.warning("Task %s outcome dropped: no longer owned by this worker", item.task_id)
     elif outcome.error:
-        logger.info("Task %s %s: %s", item.task_id, outcome.status, outcome.error)
+        logger.log(outcome_level(), "Task %s %s: %s", item.task_id, outcome.status, outcome.error)
     else:
-        logger.info("Task %s %s", item.task_id, outcome.status)
+        logger.log(outcome_level(), "Task %s %s", item.task_id, outcome.status)
+
+
+def outcome_level() -> int:
+    """The level of the one line logged per task outcome (a name such as "INFO", or a number)."""
+    level = settings.OUTCOME_LOG_LEVEL
+    return level if isinstance(level, int) else logging.getLevelName(str(level).upper())

@@ -343,3 +343,13 @@ def test_a_task_whose_process_dies_fails_with_how_it_died(run_worker, name, para
         "FAILED", error,
     )  # fmt: skip
     assert Task.objects.get(id=after.id).result == 4
+
+
+def test_the_outcome_log_level_is_configurable(run_worker, monkeypatch):
+    task = enqueue(T + "add", {"a": 1, "b": 1})
+    monkeypatch.setenv("DSQ_OUTCOME_LOG_LEVEL", "debug")
+    quiet = run_worker("--burst")  # the console shows INFO and up by default
+    assert quiet.returncode == 0 and f"Task {task.id} COMPLETED" not in quiet.stderr
+    task = enqueue(T + "add", {"a": 1, "b": 1})
+    shown = run_worker("--burst", "-v", "2")
+    assert f"DEBUG django_simple_queue.worker: Task {task.id} COMPLETED" in shown.stderr
