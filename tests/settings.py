@@ -27,7 +27,7 @@ if default["ENGINE"].endswith("sqlite3"):
     # readers run beside the single writer.
     default["TEST"] = {"NAME": str(TMP / f"test_{RUN}.sqlite3")}
     default["OPTIONS"] = {
-        "timeout": 30,
+        "timeout": float(os.environ.get("DSQ_SQLITE_TIMEOUT", "30")),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     }
 elif default["ENGINE"].endswith("mysql"):
@@ -76,6 +76,9 @@ TEMPLATES = [
 DJANGO_SIMPLE_QUEUE_POLL_INTERVAL = 0.2
 DJANGO_SIMPLE_QUEUE_OUTCOME_LOG_LEVEL = os.environ.get("DSQ_OUTCOME_LOG_LEVEL", "INFO")
 DJANGO_SIMPLE_QUEUE_ON_SHUTDOWN = os.environ.get("DSQ_ON_SHUTDOWN", "requeue")
+# The chaos test shortens the lifeline: beats every 0.5 s, lost after 2 s.
+DJANGO_SIMPLE_QUEUE_HEARTBEAT_INTERVAL = float(os.environ.get("DSQ_HEARTBEAT", "5"))
+DJANGO_SIMPLE_QUEUE_STALE_AFTER = float(os.environ.get("DSQ_STALE_AFTER", "60"))
 DJANGO_SIMPLE_QUEUE_RETRY_BACKOFF = 0.05  # seconds: retries in tests come back at once
 
 # For the test that proves a worker stops when its children cannot start.

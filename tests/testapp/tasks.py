@@ -179,3 +179,12 @@ def read_null_pointer():
 
 def exit_hard(status):
     os._exit(status)
+
+
+def chaos(key, seconds):
+    """Sleep a while, then record the task's side effect idempotently."""
+    from tests.testapp.models import Execution
+
+    time.sleep(seconds)
+    Execution.objects.get_or_create(task_id=key, defaults={"pid": os.getpid()})
+    return key
