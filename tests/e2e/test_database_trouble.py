@@ -138,3 +138,56 @@ def test_sqlite_database_is_locked_only_delays_the_worker(start_worker, monkeypa
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=60) == 0
     assert "Database error (database is locked)" in worker.output.text()
+
+
+def test_every_connection_killed_mid_run_loses_nothing(start_worker):
+    kill_all = {
+        "postgresql": "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        "mysql": None,
+    }
+    if connection.vendor not in kill_all:
+        pytest.skip("the database has no server-side connections to kill")
+    tasks = [enqueue(T + "sleep", {"seconds": 2}) for _ in range(2)]
+    after = enqueue(T + "add", {"a": 1, "b": 2}, priority=-1)
+    worker = start_worker("--concurrency", "2")
+    deadline = time.monotonic() + 30
+    while Task.objects.filter(status="PROGRESS").count() < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with connection.cursor() as cursor:  # the supervisor's and the children's connections
+        if connection.vendor == "postgresql":
+            cursor.execute(kill_all["postgresql"])
+        else:
+            cursor.execute(
+                "SELECT id FROM information_schema.processlist "
+                "WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+            )
+            for (backend,) in cursor.fetchall():
+                cursor.execute(f"KILL {int(backend)}")
+    wait_until_finished([t.id for t in tasks] + [after.id])
+    assert [Task.objects.get(id=t.id).status for t in tasks] == ["COMPLETED", "COMPLETED"]
+    assert Task.objects.get(id=after.id).result == 3
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0
+
+
+def test_a_stop_signal_during_a_blocked_claim_leaves_no_task_held(start_worker, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite makes a claim wait for a lock (the others skip locked rows)")
+    worker = start_worker()
+    warm = enqueue(T + "add", {"a": 0, "b": 0})
+    wait_until_finished([warm.id])
+    task = enqueue(T + "add", {"a": 1, "b": 1}, delay=1)
+    blocker = sqlite3.connect(connection.settings_dict["NAME"], timeout=30)
+    blocker.execute("BEGIN IMMEDIATE")
+    time.sleep(2)  # the worker is now waiting in its claim for the write lock
+    worker.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    blocker.rollback()
+    blocker.close()
+    assert worker.wait(timeout=60) == 0
+    task = Task.objects.get(id=task.id)
+    # Claimed before the stop took effect and run, or never claimed: never left held.
+    assert task.status in ("COMPLETED", "QUEUED")
+    assert Task.objects.filter(status="PROGRESS").count() == 0
