@@ -183,7 +183,9 @@ class Supervisor:
         except (DatabaseError, InterfaceError) as exc:
             self._back_off(exc)
             return None
-        self.failures = 0
+        if self.failures:
+            logger.info("Database reachable again after %d failed tries", self.failures)
+            self.failures = 0
         return result
 
     def _back_off(self, exc: BaseException) -> None:

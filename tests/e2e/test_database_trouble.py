@@ -118,6 +118,7 @@ def test_outcomes_computed_while_the_database_is_down_are_written_later(
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=60) == 0
     assert "Database error (" in worker.output.text()
+    assert "Database reachable again after " in worker.output.text()
 
 
 def test_sqlite_database_is_locked_only_delays_the_worker(start_worker, monkeypatch):
