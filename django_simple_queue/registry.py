@@ -96,29 +96,30 @@ def resolve(task_name: str) -> Callable[..., Any]:
     return func
 
 
+def class_path(cls: type) -> str:
+    """Return ``module.QualName`` for *cls*, as stored in ``retry_on`` and ``errors``."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _exception_class(path: str) -> type[BaseException] | None:
+    """Import the exception class a dotted path names, or return None."""
+    module_name, _, name = path.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name or "builtins"), name)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
+
+
 def exception_path(value: Any) -> str:
     """Return ``module.QualName`` for an exception class, or a dotted path naming one."""
-    if isinstance(value, type) and issubclass(value, BaseException):
-        return f"{value.__module__}.{value.__qualname__}"
     if isinstance(value, str):
-        module_name, _, name = value.rpartition(".")
-        try:
-            found = getattr(importlib.import_module(module_name or "builtins"), name)
-        except (ImportError, AttributeError, ValueError):
-            found = None
-        if isinstance(found, type) and issubclass(found, BaseException):
-            return exception_path(found)
+        value = _exception_class(value) or value
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return class_path(value)
     raise TaskNotFound(f"{value!r} is not an exception class or the dotted path of one.")
 
 
 def matches_exception(exc: BaseException, paths: list[str]) -> bool:
     """Is *exc* an instance of one of the exception classes *paths* name?"""
-    for path in paths:
-        try:
-            module_name, _, name = path.rpartition(".")
-            cls = getattr(importlib.import_module(module_name or "builtins"), name)
-        except (ImportError, AttributeError, ValueError):
-            continue
-        if isinstance(cls, type) and isinstance(exc, cls):
-            return True
-    return False
+    return any(cls is not None and isinstance(exc, cls) for cls in map(_exception_class, paths))

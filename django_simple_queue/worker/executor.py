@@ -15,7 +15,7 @@ from typing import Any
 
 from django_simple_queue.jsonvalue import problem, safe_text
 from django_simple_queue.models import Task
-from django_simple_queue.registry import matches_exception, resolve
+from django_simple_queue.registry import class_path, matches_exception, resolve
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,11 @@ def _as_json(value: Any) -> Any:
 
 def failed(exc: BaseException, retryable: bool, traceback: str = "") -> Outcome:
     """Return the FAILED outcome for *exc*."""
-    cls = type(exc)
     return Outcome(
         Task.FAILED,
         error=describe(exc),
         traceback=safe_text(traceback),
-        exception=f"{cls.__module__}.{cls.__qualname__}",
+        exception=class_path(type(exc)),
         retryable=retryable,
     )
 

@@ -19,7 +19,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from django_simple_queue.conf import settings
 from django_simple_queue.models import Task
-from django_simple_queue.registry import matches_exception
+from django_simple_queue.registry import class_path, matches_exception
 from django_simple_queue.sql import claim, connection_for, heartbeat, rescue
 from django_simple_queue.sql.claim import ClaimedTask
 from django_simple_queue.worker.child import READY, Child
@@ -338,7 +338,7 @@ class Supervisor:
         return Outcome(
             Task.FAILED,
             error=error,
-            exception=f"builtins.{type(exc).__name__}",
+            exception=class_path(type(exc)),
             retryable=retry_on is None or matches_exception(exc, retry_on),
         )
 
