@@ -22,6 +22,9 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return self.filter(status=Task.FAILED)
 
 
+BACKEND_MAX_LENGTH = 100
+
+
 class Task(models.Model):
     """One enqueued call of a dotted-path callable with JSON keyword arguments."""
 
@@ -47,6 +50,16 @@ class Task(models.Model):
     )
     task_params = models.JSONField(
         _("parameters"), default=dict, blank=True, help_text=_("Keyword arguments, as JSON.")
+    )
+    args = models.JSONField(
+        _("positional arguments"), default=list, blank=True, help_text=_("A JSON list.")
+    )
+    backend = models.CharField(
+        _("tasks backend"),
+        max_length=BACKEND_MAX_LENGTH,
+        blank=True,
+        default="",
+        help_text=_("The TASKS alias it was enqueued through; empty for enqueue()."),
     )
     status = models.CharField(_("status"), max_length=10, choices=STATUS_CHOICES, default=QUEUED)
     queue = models.CharField(_("queue"), max_length=QUEUE_MAX_LENGTH, default="default")
@@ -107,6 +120,8 @@ class Task(models.Model):
             "id": str(self.id),
             "task": self.task_name,
             "args": self.task_params,
+            "positional_args": self.args,
+            "backend": self.backend,
             "status": self.get_status_display(),
             "status_code": self.status,
             "queue": self.queue,

@@ -6,11 +6,11 @@ not be able to make the worker import an arbitrary module.
 """
 
 import importlib
-from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
 
+from django_simple_queue import frameworks
 from django_simple_queue.conf import settings
 from django_simple_queue.exceptions import TaskNotAllowed, TaskNotFound
 
@@ -45,8 +45,8 @@ def _listed_exactly(task_name: str) -> bool:
     return any(task_name == pattern for pattern in allowed_patterns())
 
 
-def check_allowed(task_name: str) -> None:
-    """Raise ``TaskNotAllowed`` unless *task_name* may run; import nothing."""
+def _check_shape(task_name: str) -> None:
+    """Refuse what is not a dotted path, or names a denied module or a private name."""
     if not isinstance(task_name, str) or not task_name:
         raise TaskNotAllowed(f"Task name must be a non-empty string, not {task_name!r}.")
     module, _, attribute = task_name.rpartition(".")
@@ -55,30 +55,52 @@ def check_allowed(task_name: str) -> None:
         raise TaskNotAllowed(f"Task {task_name!r} is not a dotted path like 'app.tasks.func'.")
     if parts[0] in DENIED_MODULES or any(part.startswith("_") for part in parts):
         raise TaskNotAllowed(f"Task {task_name!r} is not allowed: it is never run.")
+
+
+def _not_listed(task_name: str) -> TaskNotAllowed:
+    return TaskNotAllowed(
+        f"Task {task_name!r} is not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, "
+        "define it in the tasks module of an installed app, or declare it with @task."
+    )
+
+
+def check_allowed(task_name: str) -> None:
+    """Raise ``TaskNotAllowed`` unless *task_name* may run; import nothing."""
+    _check_shape(task_name)
     if not any(_matches(task_name, pattern) for pattern in allowed_patterns()):
-        raise TaskNotAllowed(
-            f"Task {task_name!r} is not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS "
-            "or define it in the tasks module of an installed app."
-        )
+        raise _not_listed(task_name)
 
 
-def resolve(task_name: str) -> Callable[..., Any]:
-    """Return the callable *task_name* names, after checking the allowlist."""
-    check_allowed(task_name)
-    module_name, _, attribute = task_name.rpartition(".")
+def in_installed_app(task_name: str) -> bool:
+    """Is *task_name* inside the package of an installed app? (No import.)"""
+    module_name = task_name.rpartition(".")[0]
+    return apps.ready and apps.get_containing_app_config(module_name) is not None
+
+
+def resolve(task_name: str) -> Any:
+    """Return the callable (or ``@task`` object) *task_name* names, checking the allowlist.
+
+    An unlisted name is imported only from an installed app's package, and then
+    runs only if what it names was declared with ``@task`` (either framework):
+    that declaration is the project saying "this runs in the background".
+    """
+    _check_shape(task_name)
+    listed = any(_matches(task_name, pattern) for pattern in allowed_patterns())
+    if not listed and not in_installed_app(task_name):
+        raise _not_listed(task_name)
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise TaskNotFound(f"Task {task_name!r}: no module named {exc.name!r}.") from exc
-    try:
-        func = getattr(module, attribute)
-    except AttributeError:
-        raise TaskNotFound(
-            f"Task {task_name!r}: module {module_name!r} has no attribute {attribute!r}."
-        ) from None
-    if not callable(func):
-        raise TaskNotFound(f"Task {task_name!r} is not callable: it is {type(func).__name__}.")
-    origin = getattr(func, "__module__", None) or ""
+        func = _import(task_name)
+    except TaskNotFound:
+        if listed:
+            raise
+        raise _not_listed(task_name) from None
+    if frameworks.of(func) is not None:
+        origin = func.func.__module__
+    elif listed:
+        origin = getattr(func, "__module__", None) or ""
+    else:
+        raise _not_listed(task_name)
+    module_name = task_name.rpartition(".")[0]
     if origin.split(".")[0] in DENIED_MODULES:
         # A tasks module that did ``from os import system`` re-exports it.
         raise TaskNotAllowed(
@@ -93,6 +115,23 @@ def resolve(task_name: str) -> Callable[..., Any]:
             f"{module_name!r}; list {task_name!r} in DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS to "
             "allow it."
         )
+    return func
+
+
+def _import(task_name: str) -> Any:
+    module_name, _, attribute = task_name.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise TaskNotFound(f"Task {task_name!r}: no module named {exc.name!r}.") from exc
+    try:
+        func = getattr(module, attribute)
+    except AttributeError:
+        raise TaskNotFound(
+            f"Task {task_name!r}: module {module_name!r} has no attribute {attribute!r}."
+        ) from None
+    if not callable(func) and frameworks.of(func) is None:
+        raise TaskNotFound(f"Task {task_name!r} is not callable: it is {type(func).__name__}.")
     return func
 
 

@@ -18,7 +18,7 @@ def test_resolve_returns_the_callable():
 @pytest.mark.parametrize(
     "name",
     ["os.system", "builtins.eval", "subprocess.run", "sys.exit", "importlib.import_module",
-     "pickle.loads", "tests.testapp.models.Execution", "tests.testapp.tasks._private",
+     "pickle.loads", "elsewhere.tasks.f", "tests.testapp.tasks._private",
      "tests.testapp.tasks.add.__globals__", "django_simple_queue.tasks.x"],
 )  # fmt: skip
 def test_names_outside_the_allowlist_are_refused_before_import(name, monkeypatch):
@@ -27,6 +27,22 @@ def test_names_outside_the_allowlist_are_refused_before_import(name, monkeypatch
     with pytest.raises(TaskNotAllowed):
         resolve(name)
     assert imported == []
+
+
+def test_unlisted_names_in_an_installed_app_run_only_if_declared_with_task(monkeypatch):
+    pytest.importorskip("tests.testapp.tasks_framework", exc_type=ImportError)
+    from tests.testapp import tasks_framework
+
+    assert resolve("tests.testapp.tasks_framework.add") is tasks_framework.add
+    with pytest.raises(TaskNotAllowed) as raised:
+        resolve("tests.testapp.tasks_framework.plain")
+    assert str(raised.value) == (
+        "Task 'tests.testapp.tasks_framework.plain' is not allowed: add it to "
+        "DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, define it in the tasks module of an installed app, "
+        "or declare it with @task."
+    )
+    with pytest.raises(TaskNotAllowed, match="or declare it with @task"):
+        resolve("tests.testapp.models.Execution")
 
 
 def test_setting_replaces_the_default(settings):

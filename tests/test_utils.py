@@ -53,8 +53,8 @@ def test_create_task_rejects_args_that_are_not_a_dict_and_writes_nothing(args):
         (
             "json.dumps",
             TaskNotAllowed,
-            "Task 'json.dumps' is not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS "
-            "or define it in the tasks module of an installed app.",
+            "Task 'json.dumps' is not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, "
+            "define it in the tasks module of an installed app, or declare it with @task.",
         ),
         (
             "tests.testapp.tasks.missing",

@@ -17,7 +17,7 @@ primitive it has:
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -34,7 +34,7 @@ ATTEMPTS_CAP = 2_000_000_000  # below every database's integer maximum
 # after the claim committed, losing the whole batch. ISO text sorts as time does.
 COLUMNS = (
     "id, task_name, task_params, timeout, attempts, max_attempts, priority, "
-    "CAST(created_at AS CHAR), retry_on"
+    "CAST(created_at AS CHAR), retry_on, args"
 )
 # SQLite keeps whatever a raw INSERT put there, in any column: read every column as
 # bytes (no driver conversion, no UTF-8 decoding) and convert here, so one bad row
@@ -43,7 +43,7 @@ SQLITE_COLUMNS = ", ".join(
     f"CAST({column} AS BLOB)"
     for column in (
         "id", "task_name", "task_params", "timeout", "attempts", "max_attempts", "priority",
-        "created_at", "retry_on",
+        "created_at", "retry_on", "args",
     )
 )  # fmt: skip
 
@@ -65,6 +65,7 @@ class ClaimedTask:
     priority: int = 0
     created: str = ""  # enqueue time as text, for ordering the batch
     retry_on: list[str] | None = None  # exception classes retried; None: any
+    args: list[Any] = field(default_factory=list)  # positional arguments (tasks framework)
     problem: str = ""
 
 
@@ -87,6 +88,14 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
+def _args(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"args is {type(value).__name__}, not a JSON list")
+    return value
+
+
 def _number(value: Any, column: str) -> int | None:
     if value is None:
         return None
@@ -104,11 +113,12 @@ def _row_to_task(row: tuple[Any, ...]) -> ClaimedTask | None:
         # Nothing can address this row through the ORM; say so loudly and go on.
         logger.error("Claimed a row whose id %r is not a UUID; it stays PROGRESS", row[0])
         return None
-    fields: dict[str, Any] = {"task_name": "", "task_params": {}, "timeout": None}
+    fields: dict[str, Any] = {"task_name": "", "task_params": {}, "timeout": None, "args": []}
     try:
         fields["task_name"] = _text(row[1])
         fields["task_params"] = _json(row[2])
         fields["retry_on"] = _json(row[8])
+        fields["args"] = _args(_json(row[9]))
         fields["timeout"] = _number(row[3], "timeout")
         priority = _number(row[6], "priority") or 0
         attempts = _number(row[4], "attempts") or 1
@@ -143,7 +153,8 @@ def _claim_postgresql(connection, worker, queues, limit):  # type: ignore[no-unt
         f"FROM (SELECT id FROM {table(connection)} WHERE {where} "
         "ORDER BY priority DESC, created_at LIMIT %s FOR UPDATE SKIP LOCKED) AS picked "
         "WHERE t.id = picked.id RETURNING t.id, t.task_name, t.task_params::text, t.timeout, "
-        "t.attempts, t.max_attempts, t.priority, t.created_at::text, t.retry_on::text"
+        "t.attempts, t.max_attempts, t.priority, t.created_at::text, t.retry_on::text, "
+        "t.args::text"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [worker, *params, limit])

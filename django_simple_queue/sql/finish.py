@@ -27,10 +27,13 @@ def one_line(text: str) -> str:
     return line
 
 
-def history_entry(attempt: int, error: str, exception: str, traceback: str) -> dict[str, Any]:
-    """Describe one failed attempt for the ``errors`` list."""
+def history_entry(
+    attempt: int, error: str, exception: str, traceback: str, worker: str = ""
+) -> dict[str, Any]:
+    """Describe one failed attempt for the ``errors`` list (*worker*: who ran it)."""
     return {
         "attempt": attempt,
+        "worker": worker,
         "error": one_line(error),
         "exception": exception,
         "traceback": traceback[-HISTORY_TRACEBACK_MAX:],

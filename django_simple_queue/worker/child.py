@@ -21,9 +21,10 @@ logger = logging.getLogger("django_simple_queue.worker")
 _SPAWN = multiprocessing.get_context("spawn")
 IDLE_CHECK_AFTER = 1.0  # seconds idle after which kept connections are checked before use
 READY = "ready"  # the first message of every child: Django is set up, send tasks
+ENDED = "ended"  # a message to a child: send task_finished for a task whose process died
 
 
-def main(conn: Connection, task_memory_limit: int | None = None) -> None:
+def main(conn: Connection, task_memory_limit: int | None = None, using: str | None = None) -> None:
     """Child entry point: set Django up, then run tasks until told to stop."""
     # A process group of its own: Ctrl-C in a terminal or `kill -TERM -<pgid>`
     # reaches the supervisor only, which decides how running tasks end; and a
@@ -44,36 +45,55 @@ def main(conn: Connection, task_memory_limit: int | None = None) -> None:
             return
         if message is None:
             return
-        task_id, task_name, params, retry_on = message
+        if message[0] == ENDED:
+            from django_simple_queue.worker.framework_task import finish_ended
+
+            _, ended_name, ended_id, ended_outcome = message
+            finish_ended(ended_name, ended_id, ended_outcome, using)
+            continue
+        task_id, task_name, params, retry_on, args = message
         # Since the previous task started, not ended: a long task that never
         # touched the database leaves its connection idle just as long.
         if time.monotonic() - last_task > IDLE_CHECK_AFTER:
             drop_dead_connections()
         last_task = time.monotonic()
         try:
-            outcome = run_task(task_name, params, retry_on, task_memory_limit)
+            outcome, then = run_task(
+                task_id, task_name, params, retry_on, args, task_memory_limit, using
+            )
         finally:
             if os.getpid() != me:
                 # A copy of this process that the task forked came back here:
                 # it must not talk to the supervisor or run other tasks.
                 os._exit(0)
-        release_connections()
+        # The outcome first: once the supervisor has it, nothing that follows
+        # (task_finished receivers) can make the task run or be reported twice.
         conn.send((task_id, outcome, memory.rss()))
+        then()
+        release_connections()
 
 
-def run_task(name: str, params: Any, retry_on: Any, memory_limit: int | None) -> Any:
+def run_task(
+    task_id: Any,
+    name: str,
+    params: Any,
+    retry_on: Any,
+    args: Any,
+    memory_limit: int | None,
+    using: str | None,
+) -> tuple[Any, Any]:
     """Run one task under the memory ceiling; name the ceiling if the task hit it."""
     from django.db import reset_queries
 
-    from django_simple_queue.worker.executor import execute
+    from django_simple_queue.worker.executor import run
 
     with memory.ceiling(memory_limit):
-        outcome = execute(name, params, retry_on)
+        outcome, then = run(name, params, retry_on, args, task_id, using)
     reset_queries()  # with DEBUG=True, Django's query log must not grow task after task
     if memory_limit and outcome.exception == "builtins.MemoryError":
         error = f"MemoryError: the task went over its memory limit of {memory_limit} MB"
         outcome = dataclasses.replace(outcome, error=error)
-    return outcome
+    return outcome, then
 
 
 def release_connections() -> None:
@@ -109,12 +129,12 @@ def drop_dead_connections() -> None:
 class Child:
     """The supervisor's handle on one child process and the task it is running."""
 
-    def __init__(self, task_memory_limit: int | None = None) -> None:
+    def __init__(self, task_memory_limit: int | None = None, using: str | None = None) -> None:
         self.conn, child_conn = _SPAWN.Pipe()
         # Not daemonic: a task may start processes of its own (multiprocessing
         # refuses that in a daemonic process). The supervisor kills children itself.
         self.process = _SPAWN.Process(
-            target=main, args=(child_conn, task_memory_limit), daemon=False
+            target=main, args=(child_conn, task_memory_limit, using), daemon=False
         )
         self.process.start()
         child_conn.close()
@@ -133,9 +153,16 @@ class Child:
         """Hand *task* over; if the child died meanwhile, the supervisor reports the task."""
         self.task, self.started, self.timed_out = task, now, None
         try:
-            self.conn.send((task.id, task.task_name, task.task_params, task.retry_on))
+            self.conn.send((task.id, task.task_name, task.task_params, task.retry_on, task.args))
         except OSError:  # BrokenPipeError: it died while the claim ran
             pass
+
+    def report_ended(self, task: Any, outcome: Any) -> None:
+        """Ask this child to send ``task_finished`` for *task*, whose own process died."""
+        try:
+            self.conn.send((ENDED, task.task_name, task.id, outcome))
+        except OSError:
+            pass  # it died too; the signal is lost, the outcome is not
 
     def stop(self) -> None:
         """Ask the child to exit after its current task."""

@@ -10,12 +10,15 @@ import asyncio
 import inspect
 import json
 import traceback as tb
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django_simple_queue.jsonvalue import problem, safe_text
 from django_simple_queue.models import Task
 from django_simple_queue.registry import class_path, matches_exception, resolve
+from django_simple_queue.worker import framework_task
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,10 @@ def describe(exc: BaseException) -> str:
     return safe_text(f"{name}: {message}" if message else name)
 
 
-def _call(func: Any, params: dict[str, Any]) -> Any:
+def _call(func: Any, args: list[Any], params: dict[str, Any]) -> Any:
     if inspect.iscoroutinefunction(func):
-        return asyncio.run(func(**params))
-    value = func(**params)
+        return asyncio.run(func(*args, **params))
+    value = func(*args, **params)
     if inspect.isgenerator(value):
         # 0.1.10 ran generator tasks for their yielded values: keep them all.
         return list(value)
@@ -72,25 +75,75 @@ def failed(exc: BaseException, retryable: bool, traceback: str = "") -> Outcome:
     )
 
 
-def execute(task_name: str, params: Any, retry_on: list[str] | None = None) -> Outcome:
-    """Resolve *task_name* (allowlist first), call it with *params* and report.
+def _nothing() -> None:
+    """What is left to do after a plain task's outcome is sent: nothing."""
 
-    A name that does not resolve, params that are not an object and a result
-    that cannot be stored fail for good: running again would change nothing.
-    What the call raises is retried when ``retry_on`` is None or names its class.
-    """
+
+def _outcome(
+    call: Callable[[], Any], retry_on: list[str] | None, convert: Callable[[Any], Any] = _as_json
+) -> Outcome:
+    """Call; a raise is retried per *retry_on*, a value *convert* refuses fails for good."""
     try:
-        if not isinstance(params, dict):
-            raise TypeError(f"task_params must be a JSON object, not {type(params).__name__}")
-        func = resolve(task_name)
+        value = call()
     except Exception as exc:  # noqa: BLE001 - every task failure is an outcome
-        return failed(exc, False, tb.format_exc())
-    try:
-        value = _call(func, params)
-    except Exception as exc:  # noqa: BLE001
         retryable = retry_on is None or matches_exception(exc, retry_on)
         return failed(exc, retryable, tb.format_exc())
     try:
-        return Outcome(Task.COMPLETED, result=_as_json(value))
+        return Outcome(Task.COMPLETED, result=convert(value))
     except TypeError as exc:
         return failed(exc, False, tb.format_exc())
+
+
+def run(
+    task_name: str,
+    params: Any,
+    retry_on: list[str] | None = None,
+    args: Any = None,
+    task_id: uuid.UUID | None = None,
+    using: str | None = None,
+) -> tuple[Outcome, Callable[[], None]]:
+    """Resolve *task_name* (allowlist first), call it with *args* and *params*, and report.
+
+    Returns the outcome and what to do once the supervisor has it: send
+    ``task_finished`` for a task of Django's tasks framework, nothing otherwise.
+    A name that does not resolve, arguments of the wrong shape and a result
+    that cannot be stored fail for good: running again would change nothing.
+    What the call raises is retried when ``retry_on`` is None or names its class.
+    """
+    args = [] if args is None else args
+    try:
+        if not isinstance(params, dict):
+            raise TypeError(f"task_params must be a JSON object, not {type(params).__name__}")
+        if not isinstance(args, list):
+            raise TypeError(f"args must be a JSON list, not {type(args).__name__}")
+        func = resolve(task_name)
+    except Exception as exc:  # noqa: BLE001
+        return failed(exc, False, tb.format_exc()), _nothing
+    if framework_task.is_task(func):
+        return _run_framework_task(func, task_id, args, params, retry_on, using)
+    return _outcome(lambda: _call(func, args, params), retry_on), _nothing
+
+
+def _run_framework_task(
+    task: Any, task_id: Any, args: list[Any], params: dict[str, Any], retry_on: Any, using: Any
+) -> tuple[Outcome, Callable[[], None]]:
+    try:
+        result = framework_task.start(task, task_id, using)  # reads the row: the database
+    except Exception as exc:  # noqa: BLE001 - may be back next time
+        return failed(exc, True, tb.format_exc()), _nothing
+    positional = [*framework_task.context(task, result), *args]
+    outcome = _outcome(
+        lambda: _call(task.func, positional, params),
+        retry_on,
+        lambda value: _as_json(framework_task.normalize(task, value)),
+    )
+    return outcome, lambda: framework_task.finish(task, result, outcome)
+
+
+def execute(
+    task_name: str, params: Any, retry_on: list[str] | None = None, **options: Any
+) -> Outcome:
+    """``run()``, then at once what follows the outcome; return the outcome."""
+    outcome, then = run(task_name, params, retry_on, **options)
+    then()
+    return outcome

@@ -90,8 +90,9 @@ class Recorder:
             return finish.release(item.task_id, self.worker_id, outcome.error, self.using)
         if outcome.status == Task.FAILED:
             entry = finish.history_entry(
-                item.attempts, outcome.error, outcome.exception, outcome.traceback
-            )
+                item.attempts, outcome.error, outcome.exception, outcome.traceback,
+                str(self.worker_id),
+            )  # fmt: skip
             if outcome.retryable and item.attempts < item.max_attempts:
                 delay = backoff(item.attempts)
                 written = finish.retry(item.task_id, self.worker_id, delay, entry, self.using)

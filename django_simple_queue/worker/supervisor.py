@@ -66,6 +66,7 @@ class Supervisor:
         self.worker_id = uuid.uuid4()  # new for every process start, never reused
         self.children: list[Child] = []
         self.recorder = Recorder(self.worker_id, using)  # outcomes not yet written
+        self.ended: list[tuple[ClaimedTask, Outcome]] = []  # died in their child: to announce
         self.processed = 0
         self.stopping = False
         self.drained = False
@@ -111,7 +112,7 @@ class Supervisor:
             )
 
     def _finished(self) -> bool:
-        if len(self.recorder) or any(child.task for child in self.children):
+        if len(self.recorder) or self.ended or any(child.task for child in self.children):
             return False
         limit_reached = self.max_tasks is not None and self.processed >= self.max_tasks
         return self.stopping or limit_reached or (self.burst and self.drained)
@@ -124,6 +125,7 @@ class Supervisor:
             self._db(self._rescue)
             self.next_beat = now + settings.HEARTBEAT_INTERVAL
         self._flush()
+        self._announce_ended()
         claimed = self._claim()
         self._wait(0.0 if claimed else self._idle_wait())
         self._enforce_timeouts()
@@ -269,7 +271,7 @@ class Supervisor:
         self._recycle_if_due(child, rss, outcome)
 
     def _new_child(self) -> Child:
-        return Child(self.task_memory_limit)
+        return Child(self.task_memory_limit, self.using)
 
     def _recycle_if_due(self, child: Child, rss: int, outcome: Outcome) -> None:
         """Retire a child between tasks once it has run enough of them or grown too big."""
@@ -309,10 +311,24 @@ class Supervisor:
                 "ready; see their output above."
             )
         if dead.task is not None:
-            self._record(dead.task, self._death_outcome(dead))
+            outcome = self._death_outcome(dead)
+            self._record(dead.task, outcome)
+            self.ended.append((dead.task, outcome))
         dead.kill()
         index = self.children.index(dead)
         self.children[index] = self._new_child()
+
+    def _announce_ended(self) -> None:
+        """Have an idle child send ``task_finished`` for tasks whose process died.
+
+        Only once their outcomes are written, so that the signal carries them.
+        """
+        idle = [child for child in self.children if child.idle]
+        if not self.ended or len(self.recorder) or not idle:
+            return
+        for task, outcome in self.ended:
+            idle[0].report_ended(task, outcome)
+        self.ended.clear()
 
     def _end_grace_period(self) -> None:
         """Stop what still runs; put it back (run not counted) or fail it, per ON_SHUTDOWN."""
@@ -328,6 +344,7 @@ class Supervisor:
                 "Task %s %s: %s", child.task.id, "re-queued" if requeue else "failed", note
             )
             child.task = None
+        self.ended.clear()  # no time is left to announce them
 
     def _death_outcome(self, dead: Child) -> Outcome:
         """The outcome of a task whose process died: killed for its time limit, or crashed."""

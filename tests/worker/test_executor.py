@@ -28,8 +28,8 @@ def test_generator_values_are_collected():
         (T + "missing", {}, "TaskNotFound: Task 'tests.testapp.tasks.missing': module "
          "'tests.testapp.tasks' has no attribute 'missing'."),
         ("tests.testapp.nomodule.f", {}, "TaskNotAllowed: Task 'tests.testapp.nomodule.f' is "
-         "not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS or define it in the tasks "
-         "module of an installed app."),
+         "not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, define it in the tasks "
+         "module of an installed app, or declare it with @task."),
         (T + "add", {"a": 1}, "TypeError: add() missing 1 required positional argument: 'b'"),
         (T + "add", {"a": 1, "b": 2, "c": 3},
          "TypeError: add() got an unexpected keyword argument 'c'"),

@@ -1,0 +1,117 @@
+"""What running a task of Django's tasks framework adds: its context and its signals.
+
+The row is read back before the call, so the ``TaskResult`` that the context
+and ``task_started`` carry is the one ``get_result()`` would return at that
+moment: ``RUNNING``, this attempt counted, earlier attempts' errors listed.
+Signals are sent with ``send_robust``: a receiver that raises is logged and
+neither fails the task nor stops the worker.
+"""
+
+import dataclasses
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from django_simple_queue import frameworks
+from django_simple_queue.models import Task
+
+logger = logging.getLogger("django_simple_queue.worker")
+
+
+def is_task(obj: Any) -> bool:
+    """Is *obj* a task declared with ``@task`` (either framework)?"""
+    return frameworks.of(obj) is not None
+
+
+def _framework(task: Any) -> frameworks.Framework:
+    framework = frameworks.of(task)
+    if framework is None:  # the caller checked is_task(); this names the mistake if not
+        raise TypeError(f"{task!r} is not a task of Django's tasks framework.")
+    return framework
+
+
+def start(task: Any, task_id: Any, using: str | None) -> Any:
+    """Return the claimed row as a ``TaskResult`` and send ``task_started``."""
+    from django_simple_queue.backend import task_result
+
+    if task_id is None:
+        raise ValueError("A task of Django's tasks framework runs from a row: no task id given.")
+    framework = _framework(task)
+    row = Task.objects.using(using).get(pk=task_id)
+    result = task_result(row, task, framework)
+    _send(framework.signals.task_started, result)
+    return result
+
+
+def context(task: Any, result: Any) -> list[Any]:
+    """The leading positional argument of a ``takes_context`` task; nothing otherwise."""
+    if not task.takes_context:
+        return []
+    return [_framework(task).TaskContext(task_result=result)]
+
+
+def normalize(task: Any, value: Any) -> Any:
+    """The return value as the framework converts it (tuples to lists); TypeError if not JSON."""
+    return _framework(task).normalize_json(value)
+
+
+def finish(task: Any, result: Any, outcome: Any, add_error: bool = True) -> None:
+    """Send ``task_finished`` for this attempt: ``SUCCESSFUL``, or ``FAILED`` with its error.
+
+    A failed attempt that will be retried is reported ``FAILED`` too: the
+    signal describes the attempt; the row is back to ``READY`` meanwhile.
+    *add_error* is False when *result* was read after the error was written.
+    """
+    framework = _framework(task)
+    succeeded = outcome.status == Task.COMPLETED
+    errors = list(result.errors)
+    if not succeeded and add_error:
+        from django_simple_queue.backend import NOT_AN_EXCEPTION
+
+        errors.append(
+            framework.TaskError(
+                exception_class_path=outcome.exception or NOT_AN_EXCEPTION,
+                traceback=outcome.traceback or outcome.error,
+            )
+        )
+    finished = dataclasses.replace(
+        result,
+        status=framework.TaskResultStatus["SUCCESSFUL" if succeeded else "FAILED"],
+        finished_at=timezone.now(),
+        errors=errors,
+    )
+    if succeeded:
+        object.__setattr__(finished, "_return_value", outcome.result)
+    _send(framework.signals.task_finished, finished)
+
+
+def finish_ended(task_name: str, task_id: Any, outcome: Any, using: str | None) -> None:
+    """Send ``task_finished`` for an attempt whose process died (a time limit, a crash).
+
+    The supervisor asks a child to do it once the outcome is written, so the
+    receivers run in a child, never in the supervisor, and read what
+    ``get_result()`` would. A plain task's name needs nothing sent.
+    """
+    from django_simple_queue.backend import task_result
+    from django_simple_queue.registry import resolve
+
+    try:
+        task = resolve(task_name)
+        if not is_task(task):
+            return
+        row = Task.objects.using(using).get(pk=task_id)
+        finish(task, task_result(row, task, _framework(task)), outcome, add_error=False)
+    except Exception as exc:  # noqa: BLE001 - a notice must never take the child down
+        logger.error("Task %s: task_finished not sent (%s)", task_id, exc)
+
+
+def _send(signal: Any, result: Any) -> None:
+    from django_simple_queue.backend import SimpleQueueBackend
+
+    for receiver, response in signal.send_robust(SimpleQueueBackend, task_result=result):
+        if isinstance(response, Exception):
+            logger.error(
+                "Task %s: a receiver of a tasks signal raised: %r (%s)",
+                result.id, receiver, response,
+            )  # fmt: skip
