@@ -15,3 +15,11 @@ class TaskNotFound(EnqueueError):
 
 class InvalidParams(EnqueueError, TypeError):
     """The keyword arguments are not a JSON object."""
+
+
+class TaskFailed(Exception):
+    """A task ended without an exception of its own: its worker was lost, it was stopped.
+
+    ``TaskResult.errors`` names this class for such attempts of tasks enqueued
+    through Django's tasks framework.
+    """

@@ -73,6 +73,13 @@ TEMPLATES = [
         },
     }
 ]
+# Django's tasks framework (django.tasks on 6.x, the django_tasks backport on 5.2).
+TASKS = {
+    "default": {
+        "BACKEND": "django_simple_queue.backend.SimpleQueueBackend",
+        "QUEUES": ["default", "mail"],
+    }
+}
 DJANGO_SIMPLE_QUEUE_POLL_INTERVAL = 0.2
 DJANGO_SIMPLE_QUEUE_OUTCOME_LOG_LEVEL = os.environ.get("DSQ_OUTCOME_LOG_LEVEL", "INFO")
 DJANGO_SIMPLE_QUEUE_ON_SHUTDOWN = os.environ.get("DSQ_ON_SHUTDOWN", "requeue")

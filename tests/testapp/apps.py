@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class TestappConfig(AppConfig):
     name = "tests.testapp"
     label = "testapp"
+
+    def ready(self):
+        from tests.testapp import signals
+
+        signals.connect()
