@@ -37,7 +37,7 @@ REQUEUE_VALUES: dict[str, Any] = {
 }
 
 DETAIL_FIELDSETS: Any = (
-    (None, {"fields": ("id", "task_name", "status", "queue", "priority")}),
+    (None, {"fields": ("id", "task_name", "status", "queue", "priority", "backend")}),
     (
         _("Timing"),
         {"fields": ("created_at", "run_after", "started_at", "completed_at", "duration")},
@@ -47,6 +47,7 @@ DETAIL_FIELDSETS: Any = (
         _("Input and outcome"),
         {
             "fields": (
+                "args_json",
                 "params_json",
                 "result_json",
                 "error_text",
@@ -150,6 +151,10 @@ class TaskAdmin(admin.ModelAdmin):
             f"{self.admin_site.name}:django_simple_queue_worker_change", args=[obj.worker_id]
         )
         return format_html('<a href="{}">{}</a>', url, obj.worker_id)
+
+    @admin.display(description=_("positional arguments"))
+    def args_json(self, obj: Task) -> SafeString:
+        return pretty_json(obj.args)
 
     @admin.display(description=_("parameters"))
     def params_json(self, obj: Task) -> SafeString:

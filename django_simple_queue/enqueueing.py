@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from django_simple_queue import jsonvalue
+from django_simple_queue import frameworks, jsonvalue
 from django_simple_queue.conf import settings
 from django_simple_queue.exceptions import EnqueueError, InvalidParams
 from django_simple_queue.models import Task
@@ -32,12 +32,16 @@ def validate_params(params: Any) -> dict[str, Any]:
 
 def _check_signature(task_name: str, func: Any, params: dict[str, Any]) -> None:
     """Refuse params the callable cannot take, so the mistake surfaces here, not in the worker."""
+    context = []
+    if frameworks.of(func) is not None:  # a @task: the worker calls its function
+        context = [None] if func.takes_context else []
+        func = func.func
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):
         return  # some builtins and C callables have no signature to check against
     try:
-        signature.bind(**params)
+        signature.bind(*context, **params)
     except TypeError as exc:
         raise InvalidParams(f"Task params do not fit {task_name}{signature}: {exc}.") from None
 

@@ -449,3 +449,11 @@ def test_worker_list_shows_state_and_the_tasks_each_runs(admin_client):
     assert f'<a href="{link}">tests.testapp.tasks.{ESCAPED_XSS}</a>' in content
     assert XSS not in content
     assert content.count('<td class="field-running">\u2014</td>') == 2
+
+
+def test_detail_page_shows_positional_arguments_and_the_tasks_backend(admin_client):
+    task = make_task(args=[1, XSS], backend="default")
+    content = admin_client.get(change_url(task)).content.decode()
+    assert XSS not in content
+    assert f"[\n  1,\n  &quot;{ESCAPED_XSS}&quot;\n]</pre>" in content
+    assert '<div class="readonly">default</div>' in content

@@ -246,3 +246,17 @@ def test_refresh_reads_the_row_again():
     Task.objects.filter(id=result.id).update(status="COMPLETED", result=3, attempts=1)
     result.refresh()
     assert (result.status, result.return_value) == ("SUCCESSFUL", 3)
+
+
+def test_enqueue_by_dotted_path_checks_a_declared_tasks_signature():
+    from django_simple_queue import enqueue
+    from django_simple_queue.exceptions import InvalidParams
+
+    with pytest.raises(InvalidParams) as raised:
+        enqueue("tests.testapp.tasks_framework.describe_context", {"other": 1})
+    assert str(raised.value) == (
+        "Task params do not fit tests.testapp.tasks_framework.describe_context(context, label): "
+        "missing a required argument: 'label'."
+    )
+    row = enqueue("tests.testapp.tasks_framework.describe_context", {"label": "x"})
+    assert (Task.objects.get().id, row.task_params) == (row.id, {"label": "x"})
