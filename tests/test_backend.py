@@ -260,3 +260,8 @@ def test_enqueue_by_dotted_path_checks_a_declared_tasks_signature():
     )
     row = enqueue("tests.testapp.tasks_framework.describe_context", {"label": "x"})
     assert (Task.objects.get().id, row.task_params) == (row.id, {"label": "x"})
+
+
+def test_aenqueue_writes_the_row_too():
+    result = async_to_sync(tf.add.aenqueue)(4, 5)
+    assert (Task.objects.get().id, Task.objects.get().args) == (uuid.UUID(result.id), [4, 5])
