@@ -161,7 +161,20 @@ class SimpleQueueBackend(_PRIMARY.BaseTaskBackend):  # type: ignore[name-defined
         return task_result(row, task, framework)
 
     def check(self, **kwargs: Any) -> list[Any]:
-        return []
+        """Refuse a project where the task table cannot exist: the app is not installed."""
+        from django.apps import apps
+        from django.core.checks import Error
+
+        if apps.is_installed("django_simple_queue"):
+            return []
+        return [
+            Error(
+                f"TASKS[{self.alias!r}] uses SimpleQueueBackend, but django_simple_queue is "
+                "not in INSTALLED_APPS.",
+                hint="Add 'django_simple_queue' to INSTALLED_APPS and run migrate.",
+                id="django_simple_queue.E006",
+            )
+        ]
 
 
 def _whole(value: Any) -> bool:

@@ -265,3 +265,14 @@ def test_enqueue_by_dotted_path_checks_a_declared_tasks_signature():
 def test_aenqueue_writes_the_row_too():
     result = async_to_sync(tf.add.aenqueue)(4, 5)
     assert (Task.objects.get().id, Task.objects.get().args) == (uuid.UUID(result.id), [4, 5])
+
+
+def test_the_backend_check_needs_the_app_installed(settings):
+    assert backend.check() == []
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if "simple_queue" not in app]
+    [error] = backend.check()
+    assert (error.id, error.msg) == (
+        "django_simple_queue.E006",
+        "TASKS['default'] uses SimpleQueueBackend, but django_simple_queue is not in "
+        "INSTALLED_APPS.",
+    )
