@@ -6,6 +6,7 @@ not be able to make the worker import an arbitrary module.
 """
 
 import importlib
+import sys
 from typing import Any
 
 from django.apps import apps
@@ -71,22 +72,29 @@ def check_allowed(task_name: str) -> None:
         raise _not_listed(task_name)
 
 
-def in_installed_app(task_name: str) -> bool:
-    """Is *task_name* inside the package of an installed app? (No import.)"""
+def may_import(task_name: str) -> bool:
+    """May an unlisted *task_name* be imported to see whether it is a ``@task``?
+
+    Yes inside an installed app's package, or when its module is imported
+    already (importing it again runs no code): a library's tasks module that
+    its app loads at start-up, such as modelsearch's under ``wagtail.search``.
+    """
     module_name = task_name.rpartition(".")[0]
+    if module_name in sys.modules:
+        return True
     return apps.ready and apps.get_containing_app_config(module_name) is not None
 
 
 def resolve(task_name: str) -> Any:
     """Return the callable (or ``@task`` object) *task_name* names, checking the allowlist.
 
-    An unlisted name is imported only from an installed app's package, and then
+    An unlisted name is imported only if ``may_import()`` says so, and then
     runs only if what it names was declared with ``@task`` (either framework):
     that declaration is the project saying "this runs in the background".
     """
     _check_shape(task_name)
     listed = any(_matches(task_name, pattern) for pattern in allowed_patterns())
-    if not listed and not in_installed_app(task_name):
+    if not listed and not may_import(task_name):
         raise _not_listed(task_name)
     try:
         func = _import(task_name)

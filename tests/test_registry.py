@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from django_simple_queue.exceptions import TaskNotAllowed
@@ -43,6 +45,19 @@ def test_unlisted_names_in_an_installed_app_run_only_if_declared_with_task(monke
     )
     with pytest.raises(TaskNotAllowed, match="or declare it with @task"):
         resolve("tests.testapp.models.Execution")
+
+
+def test_a_task_outside_installed_apps_runs_once_its_module_is_imported(monkeypatch):
+    pytest.importorskip("tests.testapp.tasks_framework", exc_type=ImportError)
+    monkeypatch.delitem(sys.modules, "tests.outside_tasks", raising=False)
+    with pytest.raises(TaskNotAllowed, match="or declare it with @task"):
+        resolve("tests.outside_tasks.double")
+    assert "tests.outside_tasks" not in sys.modules
+    from tests import outside_tasks
+
+    assert resolve("tests.outside_tasks.double") is outside_tasks.double
+    with pytest.raises(TaskNotAllowed, match="or declare it with @task"):
+        resolve("tests.outside_tasks.frameworks")
 
 
 def test_setting_replaces_the_default(settings):

@@ -1,0 +1,10 @@
+"""A ``@task`` outside every installed app: allowed only once something imported it."""
+
+from django_simple_queue import frameworks
+
+task = frameworks.primary().package.task
+
+
+@task
+def double(n):
+    return 2 * n
