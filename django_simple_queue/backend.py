@@ -117,11 +117,7 @@ class SimpleQueueBackend(_PRIMARY.BaseTaskBackend):  # type: ignore[name-defined
         if framework is None:
             raise TypeError(f"{task!r} is not a task of Django's tasks framework.")
         self.validate_task(task)
-        args = framework.normalize_json(list(args))  # TypeError: "Unsupported type ..."
-        kwargs = framework.normalize_json(dict(kwargs))
-        found = problem(args, "args") or problem(kwargs, "kwargs")
-        if found:
-            raise TypeError(f"Task arguments cannot be stored: {found}.")
+        args, kwargs = _as_json(framework, list(args), dict(kwargs))
         _check_runnable(task, framework, args, kwargs)
         retry_on = getattr(task, "retry_on", None)
         row = Task(
@@ -175,6 +171,19 @@ class SimpleQueueBackend(_PRIMARY.BaseTaskBackend):  # type: ignore[name-defined
                 id="django_simple_queue.E006",
             )
         ]
+
+
+def _as_json(framework: Any, args: list[Any], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """The arguments as the framework converts them; TypeError naming the one that cannot be."""
+    try:
+        args, kwargs = framework.normalize_json(args), framework.normalize_json(kwargs)
+    except TypeError as exc:  # Django's text ("Unsupported type: ...") names no argument
+        found = problem(args, "args") or problem(kwargs, "kwargs")
+        raise TypeError(f"Task arguments cannot be stored: {found or exc}.") from None
+    found = problem(args, "args") or problem(kwargs, "kwargs")
+    if found:
+        raise TypeError(f"Task arguments cannot be stored: {found}.")
+    return args, kwargs
 
 
 def _whole(value: Any) -> bool:

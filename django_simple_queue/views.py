@@ -36,6 +36,7 @@ def view_task_status(request: HttpRequest) -> HttpResponse:
         return JsonResponse(task.as_dict)
     context = {
         "task": task,
+        "args_json": _pretty(task.args) if task.args else "",
         "params_json": _pretty(task.task_params),
         "result_json": None if task.result is None else _pretty(task.result),
     }

@@ -135,3 +135,15 @@ def test_json_page_returns_markup_as_data(admin_client):
     task = Task.objects.create(task_name="tests.testapp.tasks.add", task_params={"x": XSS})
     data = admin_client.get(URL, {"task_id": str(task.id), "type": "json"}).json()
     assert data["args"] == {"x": XSS}
+
+
+def test_html_page_shows_positional_arguments_when_there_are_some(admin_client, task):
+    plain = admin_client.get(URL, {"task_id": str(task.id)}).content.decode()
+    assert "Positional arguments" not in plain
+    framework = Task.objects.create(task_name="tests.testapp.tasks.add", args=[1, XSS])
+    content = admin_client.get(URL, {"task_id": str(framework.id)}).content.decode()
+    assert XSS not in content
+    assert (
+        "<tr><th>Positional arguments</th><td><pre>[\n  1,\n  "
+        f"&quot;{ESCAPED_XSS}&quot;\n]</pre></td></tr>" in content
+    )

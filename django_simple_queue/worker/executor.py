@@ -132,12 +132,21 @@ def _run_framework_task(
     except Exception as exc:  # noqa: BLE001 - may be back next time
         return failed(exc, True, tb.format_exc()), _nothing
     positional = [*framework_task.context(task, result), *args]
+    raised: list[Exception] = []  # for task_finished, which receivers read through exc_info()
+
+    def call() -> Any:
+        try:
+            return _call(task.func, positional, params)
+        except Exception as exc:
+            raised.append(exc)
+            raise
+
     outcome = _outcome(
-        lambda: _call(task.func, positional, params),
-        retry_on,
-        lambda value: _as_json(framework_task.normalize(task, value)),
+        call, retry_on, lambda value: _as_json(framework_task.normalize(task, value))
     )
-    return outcome, lambda: framework_task.finish(task, result, outcome)
+    return outcome, lambda: framework_task.finish(
+        task, result, outcome, raised[0] if raised else None
+    )
 
 
 def execute(

@@ -14,6 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from django_simple_queue import frameworks
+from django_simple_queue.exceptions import TaskFailed
 from django_simple_queue.models import Task
 
 logger = logging.getLogger("django_simple_queue.worker")
@@ -56,11 +57,20 @@ def normalize(task: Any, value: Any) -> Any:
     return _framework(task).normalize_json(value)
 
 
-def finish(task: Any, result: Any, outcome: Any, add_error: bool = True) -> None:
+def finish(
+    task: Any,
+    result: Any,
+    outcome: Any,
+    exc: BaseException | None = None,
+    add_error: bool = True,
+) -> None:
     """Send ``task_finished`` for this attempt: ``SUCCESSFUL``, or ``FAILED`` with its error.
 
     A failed attempt that will be retried is reported ``FAILED`` too: the
     signal describes the attempt; the row is back to ``READY`` meanwhile.
+    A failure is sent while *exc* (what the task raised, or ``TaskFailed``
+    naming the error) is being handled, as Django's own backends do: its log
+    receiver reads the traceback from ``sys.exc_info()``.
     *add_error* is False when *result* was read after the error was written.
     """
     framework = _framework(task)
@@ -83,7 +93,12 @@ def finish(task: Any, result: Any, outcome: Any, add_error: bool = True) -> None
     )
     if succeeded:
         object.__setattr__(finished, "_return_value", outcome.result)
-    _send(framework.signals.task_finished, finished)
+        _send(framework.signals.task_finished, finished)
+        return
+    try:
+        raise exc or TaskFailed(outcome.error)
+    except BaseException:
+        _send(framework.signals.task_finished, finished)
 
 
 def finish_ended(task_name: str, task_id: Any, outcome: Any, using: str | None) -> None:
