@@ -173,6 +173,12 @@ class SimpleQueueBackend(_PRIMARY.BaseTaskBackend):  # type: ignore[name-defined
         ]
 
 
+# A subclass of one framework's base class, and registered as one of the other's, so
+# that isinstance() checks in either framework's code hold.
+for _other in frameworks.installed()[1:]:
+    _other.BaseTaskBackend.register(SimpleQueueBackend)
+
+
 def _as_json(framework: Any, args: list[Any], kwargs: dict[str, Any]) -> tuple[Any, Any]:
     """The arguments as the framework converts them; TypeError naming the one that cannot be."""
     try:

@@ -35,6 +35,11 @@ def test_backend_supports_every_feature_of_the_framework():
     ) == (True, True, True, True)
 
 
+def test_the_backend_is_a_backend_of_every_installed_framework():
+    for framework in frameworks.installed():
+        assert isinstance(backend, framework.BaseTaskBackend), framework.name
+
+
 def test_enqueue_writes_one_row_and_returns_its_result():
     result = tf.greet.enqueue("Ann", punctuation="?")
     row = Task.objects.get()
