@@ -1,9 +1,10 @@
 """Run one task in the current process and describe what happened.
 
 Nothing here touches the queue's tables: the outcome goes back to the
-supervisor, which records it. Every failure becomes an ``Outcome``; the only
-exceptions that escape are the ones that should end the process
-(``SystemExit``, ``KeyboardInterrupt``).
+supervisor, which records it. Every failure becomes an ``Outcome``, a task's
+``sys.exit()`` and ``raise KeyboardInterrupt`` included: the child ignores
+SIGINT and dies of SIGTERM without raising, so those two only come from the
+task's own code, and its error should say so rather than end the process.
 """
 
 import asyncio
@@ -19,6 +20,9 @@ from django_simple_queue.jsonvalue import problem, safe_text
 from django_simple_queue.models import Task
 from django_simple_queue.registry import class_path, matches_exception, resolve
 from django_simple_queue.worker import framework_task
+
+# What a task's call may raise and the worker records as the task's failure.
+TASK_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def _outcome(
     """Call; a raise is retried per *retry_on*, a value *convert* refuses fails for good."""
     try:
         value = call()
-    except Exception as exc:  # noqa: BLE001 - every task failure is an outcome
+    except TASK_FAILURES as exc:  # every task failure is an outcome
         retryable = retry_on is None or matches_exception(exc, retry_on)
         return failed(exc, retryable, tb.format_exc())
     try:
@@ -132,12 +136,12 @@ def _run_framework_task(
     except Exception as exc:  # noqa: BLE001 - may be back next time
         return failed(exc, True, tb.format_exc()), _nothing
     positional = [*framework_task.context(task, result), *args]
-    raised: list[Exception] = []  # for task_finished, which receivers read through exc_info()
+    raised: list[BaseException] = []  # for task_finished, whose receivers read exc_info()
 
     def call() -> Any:
         try:
             return _call(task.func, positional, params)
-        except Exception as exc:
+        except TASK_FAILURES as exc:
             raised.append(exc)
             raise
 

@@ -345,6 +345,22 @@ def test_a_task_whose_process_dies_fails_with_how_it_died(run_worker, name, para
     assert Task.objects.get(id=after.id).result == 4
 
 
+def test_sys_exit_and_keyboard_interrupt_in_a_task_fail_it_and_leave_its_process(run_worker):
+    before = enqueue(T + "pid", priority=3)
+    exits = enqueue(T + "exit_softly", {"status": 3}, priority=2, max_attempts=1)
+    interrupted = enqueue(T + "interrupt", priority=1, max_attempts=1)
+    after = enqueue(T + "pid")
+    assert run_worker("--burst", "--concurrency", "1").returncode == 0
+    exits, interrupted = Task.objects.get(id=exits.id), Task.objects.get(id=interrupted.id)
+    assert (exits.status, exits.error) == ("FAILED", "SystemExit: 3")
+    assert exits.traceback.endswith("SystemExit: 3\n")
+    assert (interrupted.status, interrupted.error) == (
+        "FAILED", "KeyboardInterrupt: pressed by the task itself",
+    )  # fmt: skip
+    # The same child ran the task after them: neither ended its process.
+    assert Task.objects.get(id=after.id).result == Task.objects.get(id=before.id).result
+
+
 def test_the_outcome_log_level_is_configurable(run_worker, monkeypatch):
     task = enqueue(T + "add", {"a": 1, "b": 1})
     monkeypatch.setenv("DSQ_OUTCOME_LOG_LEVEL", "debug")

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import sys
 import time
 from json import dumps  # noqa: F401 - imported, not defined here: never runnable
 
@@ -179,6 +180,14 @@ def read_null_pointer():
 
 def exit_hard(status):
     os._exit(status)
+
+
+def exit_softly(status):
+    sys.exit(status)
+
+
+def interrupt():
+    raise KeyboardInterrupt("pressed by the task itself")
 
 
 def chaos(key, seconds):

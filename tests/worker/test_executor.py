@@ -40,6 +40,8 @@ def test_generator_values_are_collected():
         (T + "fail", {"message": "ünïcödé ✓ 漢字"}, "ValueError: ünïcödé ✓ 漢字"),
         (T + "unprintable", {}, "unprintable.<locals>.Unprintable: <str() of the exception "
          "raised RuntimeError>"),
+        (T + "exit_softly", {"status": 3}, "SystemExit: 3"),
+        (T + "interrupt", {}, "KeyboardInterrupt: pressed by the task itself"),
     ],
 )  # fmt: skip
 def test_every_failure_is_a_failed_outcome(name, params, error):
