@@ -183,9 +183,10 @@ def _as_json(framework: Any, args: list[Any], kwargs: dict[str, Any]) -> tuple[A
     """The arguments as the framework converts them; TypeError naming the one that cannot be."""
     try:
         args, kwargs = framework.normalize_json(args), framework.normalize_json(kwargs)
-    except TypeError as exc:  # Django's text ("Unsupported type: ...") names no argument
+    except TypeError as exc:  # Django's text ("Unsupported type: ...") names no argument: add it
         found = problem(args, "args") or problem(kwargs, "kwargs")
-        raise TypeError(f"Task arguments cannot be stored: {found or exc}.") from None
+        detail = f"{found} ({exc})" if found else str(exc)
+        raise TypeError(f"Task arguments cannot be stored: {detail}.") from None
     found = problem(args, "args") or problem(kwargs, "kwargs")
     if found:
         raise TypeError(f"Task arguments cannot be stored: {found}.")

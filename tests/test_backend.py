@@ -144,9 +144,10 @@ def test_a_function_not_at_module_level_is_refused():
     ("args", "kwargs", "error", "message"),
     [
         ((object(),), {}, TypeError, "Task arguments cannot be stored: args[0] is of type "
-         "object, which is not JSON serialisable."),
+         "object, which is not JSON serialisable (Unsupported type: <class 'object'>)."),
         ((1,), {"b": datetime.date(2026, 1, 1)}, TypeError, "Task arguments cannot be stored: "
-         "kwargs['b'] is of type date, which is not JSON serialisable."),
+         "kwargs['b'] is of type date, which is not JSON serialisable (Unsupported type: "
+         "<class 'datetime.date'>)."),
         ((1,), {}, TypeError, "Arguments do not fit tests.testapp.tasks_framework.add(a, b): "
          "missing a required argument: 'b'."),
         ((1, 2), {"c": 3}, TypeError, "Arguments do not fit tests.testapp.tasks_framework."
