@@ -7,7 +7,7 @@ VENV6 := .venv-django6
 PIP_QUIET := -q --disable-pip-version-check
 DATABASES := sqlite postgres mariadb
 
-.PHONY: demo test test-django52 test-django61 system-deps bench lint clean
+.PHONY: demo test test-django52 test-django61 test-django-suite system-deps bench lint clean
 
 demo: $(VENV)/.demo
 	cd example && ../$(VENV)/bin/python manage.py migrate -v0
@@ -30,7 +30,7 @@ $(VENV)/.test: pyproject.toml | system-deps
 
 $(VENV6)/.test: pyproject.toml | system-deps
 	test -d $(VENV6) || $(PYTHON313) -m venv $(VENV6)
-	$(VENV6)/bin/pip install $(PIP_QUIET) -e ".[test]" "Django>=6.1,<6.2"
+	$(VENV6)/bin/pip install $(PIP_QUIET) -e ".[test,test-wagtail]" "Django>=6.1,<6.2"
 	touch $@
 
 test: lint test-django52 test-django61
@@ -51,6 +51,17 @@ test-django61: $(VENV6)/.test
 	@for db in $(DATABASES); do \
 		echo "== Django 6.1 / Python 3.13 / $$db"; \
 		DSQ_DB=$$db $(VENV6)/bin/python -m pytest $(PYTEST_ARGS) || exit 1; \
+	done
+	@$(MAKE) --no-print-directory test-django-suite
+
+# Django's own tests of its tasks framework, fetched from its source release into tmp/ and
+# run against SimpleQueueBackend with a real worker (docs/django-tests.md).
+test-django-suite: $(VENV6)/.test
+	@$(VENV6)/bin/python -m tests.django_suite.fetch >/dev/null
+	@for db in $(DATABASES); do \
+		echo "== Django's tasks tests / Django 6.1 / $$db"; \
+		DSQ_DB=$$db DSQ_RUN=$${DSQ_RUN:-dsq}_django $(VENV6)/bin/python -m pytest \
+			--ds tests.django_suite.settings tests/django_suite || exit 1; \
 	done
 
 bench: $(VENV)/.test
