@@ -214,8 +214,15 @@ def _check_runnable(task: Any, framework: frameworks.Framework, args: Any, kwarg
         raise TypeError(f"Arguments do not fit {task.module_path}{signature}: {exc}.") from None
 
 
-def task_result(row: Task, task: Any, framework: frameworks.Framework) -> Any:
-    """The framework's ``TaskResult`` for *row*, whose task is *task*."""
+def task_result(
+    row: Task, task: Any, framework: frameworks.Framework, attempt: int | None = None
+) -> Any:
+    """The framework's ``TaskResult`` for *row*, whose task is *task*.
+
+    With *attempt*, errors and worker ids stop at that attempt, even if a later
+    one has begun since: the result a ``task_finished`` for that attempt carries.
+    """
+    up_to = attempt if attempt is not None and attempt < (row.attempts or 0) else None
     try:
         # The options the row was enqueued with, as the task read back.
         task = task.using(
@@ -239,9 +246,9 @@ def task_result(row: Task, task: Any, framework: frameworks.Framework) -> Any:
         backend=row.backend or task.backend,
         errors=[
             framework.TaskError(exception_class_path=path, traceback=traceback)
-            for path, traceback in _errors(row)
+            for path, traceback in _errors(row, up_to)
         ],
-        worker_ids=_worker_ids(row),
+        worker_ids=_worker_ids(row)[:up_to],
     )
     if row.status == Task.COMPLETED:
         object.__setattr__(result, "_return_value", row.result)
@@ -252,9 +259,11 @@ def _history(row: Task) -> list[dict[str, Any]]:
     return [entry for entry in row.errors or [] if isinstance(entry, dict)]
 
 
-def _errors(row: Task) -> list[tuple[str, str]]:
-    """(exception class path, traceback) per failed attempt, oldest first."""
+def _errors(row: Task, up_to: int | None = None) -> list[tuple[str, str]]:
+    """(exception class path, traceback) per failed attempt, oldest first (to *up_to*)."""
     history = _history(row)
+    if up_to is not None:
+        history = [entry for entry in history if (entry.get("attempt") or 0) <= up_to]
     errors = [
         (
             entry.get("exception") or NOT_AN_EXCEPTION,
@@ -262,8 +271,10 @@ def _errors(row: Task) -> list[tuple[str, str]]:
         )
         for entry in history
     ]
-    ended_without_entry = row.status in (Task.FAILED, Task.CANCELLED) and (
-        not history or history[-1].get("attempt") != row.attempts
+    ended_without_entry = (
+        up_to is None
+        and row.status in (Task.FAILED, Task.CANCELLED)
+        and (not history or history[-1].get("attempt") != row.attempts)
     )
     if ended_without_entry and (row.error or row.traceback):
         # Failed by a rescue or cancelled from the admin: no exception, only the reason.
@@ -275,8 +286,8 @@ def _worker_ids(row: Task) -> list[str]:
     """One entry per attempt made (so ``TaskResult.attempts`` is the row's count).
 
     Failed attempts name their worker in the error history; the current or last
-    attempt is the row's ``worker_id``. An attempt nobody recorded (its worker
-    was lost) is an empty string.
+    attempt is the row's ``worker_id``; a rescue records the lost worker's
+    attempt. An attempt nobody recorded is an empty string.
     """
     by_attempt = {entry.get("attempt"): entry.get("worker") or "" for entry in _history(row)}
     if row.worker_id is not None and row.attempts:

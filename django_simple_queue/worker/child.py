@@ -21,7 +21,7 @@ logger = logging.getLogger("django_simple_queue.worker")
 _SPAWN = multiprocessing.get_context("spawn")
 IDLE_CHECK_AFTER = 1.0  # seconds idle after which kept connections are checked before use
 READY = "ready"  # the first message of every child: Django is set up, send tasks
-ENDED = "ended"  # a message to a child: send task_finished for a task whose process died
+ENDED = "ended"  # a message to a child: send task_finished for an attempt that ended elsewhere
 
 
 def main(conn: Connection, task_memory_limit: int | None = None, using: str | None = None) -> None:
@@ -48,8 +48,8 @@ def main(conn: Connection, task_memory_limit: int | None = None, using: str | No
         if message[0] == ENDED:
             from django_simple_queue.worker.framework_task import finish_ended
 
-            _, ended_name, ended_id, ended_outcome = message
-            finish_ended(ended_name, ended_id, ended_outcome, using)
+            _, ended_name, ended_id, ended_attempt, ended_outcome = message
+            finish_ended(ended_name, ended_id, ended_attempt, ended_outcome, using)
             continue
         task_id, task_name, params, retry_on, args = message
         # Since the previous task started, not ended: a long task that never
@@ -158,9 +158,9 @@ class Child:
             pass
 
     def report_ended(self, task: Any, outcome: Any) -> None:
-        """Ask this child to send ``task_finished`` for *task*, whose own process died."""
+        """Ask this child to send ``task_finished`` for *task*, whose attempt ended elsewhere."""
         try:
-            self.conn.send((ENDED, task.task_name, task.id, outcome))
+            self.conn.send((ENDED, task.task_name, task.id, task.attempts, outcome))
         except OSError:
             pass  # it died too; the signal is lost, the outcome is not
 

@@ -101,12 +101,16 @@ def finish(
         _send(framework.signals.task_finished, finished)
 
 
-def finish_ended(task_name: str, task_id: Any, outcome: Any, using: str | None) -> None:
-    """Send ``task_finished`` for an attempt whose process died (a time limit, a crash).
+def finish_ended(
+    task_name: str, task_id: Any, attempt: int, outcome: Any, using: str | None
+) -> None:
+    """Send ``task_finished`` for an attempt that ended outside its child.
 
-    The supervisor asks a child to do it once the outcome is written, so the
-    receivers run in a child, never in the supervisor, and read what
-    ``get_result()`` would. A plain task's name needs nothing sent.
+    Its process died (a time limit, a crash), or its whole worker was lost and
+    this worker rescued the task. The supervisor asks a child to do it once the
+    outcome is written, so the receivers run in a child, never in the
+    supervisor, and read what ``get_result()`` would as of *attempt* (a retry
+    may have begun since). A plain task's name needs nothing sent.
     """
     from django_simple_queue.backend import task_result
     from django_simple_queue.registry import resolve
@@ -116,7 +120,8 @@ def finish_ended(task_name: str, task_id: Any, outcome: Any, using: str | None) 
         if not is_task(task):
             return
         row = Task.objects.using(using).get(pk=task_id)
-        finish(task, task_result(row, task, _framework(task)), outcome, add_error=False)
+        result = task_result(row, task, _framework(task), attempt)
+        finish(task, result, outcome, add_error=False)
     except Exception as exc:  # noqa: BLE001 - a notice must never take the child down
         logger.error("Task %s: task_finished not sent (%s)", task_id, exc)
 

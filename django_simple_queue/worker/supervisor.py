@@ -66,7 +66,8 @@ class Supervisor:
         self.worker_id = uuid.uuid4()  # new for every process start, never reused
         self.children: list[Child] = []
         self.recorder = Recorder(self.worker_id, using)  # outcomes not yet written
-        self.ended: list[tuple[ClaimedTask, Outcome]] = []  # died in their child: to announce
+        # Attempts that ended outside a child (its death, a rescue): task_finished to send.
+        self.ended: list[tuple[ClaimedTask | rescue.Rescued, Outcome]] = []
         self.processed = 0
         self.stopping = False
         self.drained = False
@@ -133,11 +134,18 @@ class Supervisor:
             self._end_grace_period()
 
     def _rescue(self) -> None:
-        requeued, failed = rescue.rescue(settings.STALE_AFTER, self.using)
-        if requeued or failed:
-            logger.warning(
-                "Rescued tasks of lost workers: %d re-queued, %d failed", requeued, failed
-            )
+        rescued = rescue.rescue(settings.STALE_AFTER, self.using)
+        if not rescued:
+            return
+        failed = sum(1 for task in rescued if task.status == Task.FAILED)
+        logger.warning(
+            "Rescued tasks of lost workers: %d re-queued, %d failed",
+            len(rescued) - failed, failed,
+        )  # fmt: skip
+        # Their attempts ended without an outcome from their own worker: the
+        # rescue is that outcome, and task_finished is sent for it from here.
+        lost = Outcome(Task.FAILED, error=rescue.WORKER_LOST)
+        self.ended.extend((task, lost) for task in rescued)
 
     def _shutdown(self) -> None:
         for child in self.children:
@@ -319,7 +327,7 @@ class Supervisor:
         self.children[index] = self._new_child()
 
     def _announce_ended(self) -> None:
-        """Have an idle child send ``task_finished`` for tasks whose process died.
+        """Have an idle child send ``task_finished`` for attempts that ended outside a child.
 
         Only once their outcomes are written, so that the signal carries them.
         """

@@ -173,19 +173,49 @@ def test_rows_that_cannot_run_fail_alone(run_worker):
     assert tf.add.get_result(ok.id).return_value == 2
 
 
-def test_a_lost_workers_task_reads_as_failed_with_the_reason(run_worker):
-    result = tf.add.enqueue(1, 1)
+def held_by_a_lost_worker(result, max_attempts=1):
+    """Make *result*'s row look like a worker took it, started attempt 1 and was lost."""
     lost = Worker.objects.create(
         host="gone", pid=1, started_at=timezone.now(), last_heartbeat_at=timezone.now()
     )
     Worker.objects.filter(id=lost.id).update(
         last_heartbeat_at=timezone.now() - datetime.timedelta(hours=1)
     )
-    Task.objects.filter(id=result.id).update(status="PROGRESS", worker_id=lost.id, attempts=1)
+    Task.objects.filter(id=result.id).update(
+        status="PROGRESS", worker_id=lost.id, attempts=1, max_attempts=max_attempts,
+        started_at=timezone.now(),
+    )  # fmt: skip
+    return str(lost.id)
+
+
+def test_a_lost_workers_task_reads_as_failed_with_the_reason(run_worker, signal_log):
+    result = tf.add.enqueue(1, 1)
+    lost = held_by_a_lost_worker(result)
     assert run_worker("--burst").returncode == 0
     result.refresh()
     assert (result.status, result.attempts) == ("FAILED", 1)
     assert [e.exception_class_path for e in result.errors] == [TASK_FAILED]
     assert result.errors[0].traceback.startswith("WorkerLost: ")
-    assert result.worker_ids == [str(lost.id)]
+    assert result.worker_ids == [lost]
     assert uuid.UUID(result.id) == Task.objects.get().id
+    # The rescuing worker sends the lost attempt's task_finished.
+    assert [line[:4] for line in signal_log()] == [
+        ["enqueued", result.id, "READY", "0"], ["finished", result.id, "FAILED", "1"],
+    ]  # fmt: skip
+
+
+def test_a_lost_attempt_is_finished_then_the_task_runs_again(run_worker, signal_log):
+    result = tf.add.enqueue(2, 2)
+    lost = held_by_a_lost_worker(result, max_attempts=2)
+    assert run_worker("--burst").returncode == 0
+    result.refresh()
+    assert (result.status, result.return_value, result.attempts) == ("SUCCESSFUL", 4, 2)
+    assert [e.traceback for e in result.errors] == [Task.objects.get().errors[0]["error"]]
+    assert result.errors[0].traceback.startswith("WorkerLost: ")
+    assert result.worker_ids == [lost, str(Worker.objects.exclude(id=lost).get().id)]
+    assert [line[:4] for line in signal_log()] == [
+        ["enqueued", result.id, "READY", "0"],
+        ["finished", result.id, "FAILED", "1"],
+        ["started", result.id, "RUNNING", "2"],
+        ["finished", result.id, "SUCCESSFUL", "2"],
+    ]  # fmt: skip

@@ -1,6 +1,7 @@
 """One run of a ``@task`` in this process: its TaskResult, context and signals."""
 
 import sys
+import uuid
 
 import pytest
 
@@ -118,16 +119,41 @@ def test_finish_ended_reports_a_dead_attempt_from_its_written_row(received):
         error="TimeoutError: timed out after 1 second",
         exception="builtins.TimeoutError",
     )
-    framework_task.finish_ended(row.task_name, row.id, outcome, None)
+    framework_task.finish_ended(row.task_name, row.id, 1, outcome, None)
     assert received == [("finished", "FAILED", 1, framework_task.TaskFailed)]
+
+
+def test_finish_ended_reports_the_attempt_it_names_when_a_later_one_has_begun(received):
+    worker = uuid.uuid4()
+    row = claimed(tf.add.enqueue(1, 1))
+    history = [{"attempt": 1, "error": "WorkerLost: gone", "exception": "", "traceback": "",
+                "worker": "lost-worker"}]  # fmt: skip
+    # Rescued, then claimed again by another worker before the notice was sent.
+    Task.objects.filter(id=row.id).update(
+        status=Task.PROGRESS, attempts=2, worker_id=worker, errors=history
+    )
+    seen = []
+
+    def keep(sender, task_result, **kwargs):
+        seen.append(task_result)
+
+    FRAMEWORK.signals.task_finished.connect(keep)
+    try:
+        framework_task.finish_ended(row.task_name, row.id, 1, Outcome(Task.FAILED), None)
+    finally:
+        FRAMEWORK.signals.task_finished.disconnect(keep)
+    assert received == [("finished", "FAILED", 1, framework_task.TaskFailed)]
+    assert (seen[0].worker_ids, [e.traceback for e in seen[0].errors]) == (
+        ["lost-worker"], ["WorkerLost: gone"],
+    )  # fmt: skip
 
 
 def test_finish_ended_sends_nothing_for_a_plain_task_or_a_vanished_row(received, caplog):
     plain = Task.objects.create(task_name="tests.testapp.tasks.add")
-    framework_task.finish_ended(plain.task_name, plain.id, Outcome(Task.FAILED), None)
+    framework_task.finish_ended(plain.task_name, plain.id, 1, Outcome(Task.FAILED), None)
     gone = tf.add.enqueue(1, 1)
     Task.objects.filter(id=gone.id).delete()
-    framework_task.finish_ended(gone.task.module_path, gone.id, Outcome(Task.FAILED), None)
+    framework_task.finish_ended(gone.task.module_path, gone.id, 1, Outcome(Task.FAILED), None)
     assert received == []
     assert f"Task {gone.id}: task_finished not sent (Task matching query does not exist.)" in (
         caplog.text
