@@ -89,7 +89,9 @@ def test_nothing_is_lost_or_doubled_under_chaos(start_worker, monkeypatch):
     settle(FINISH_LIMIT)
     for worker in workers:
         worker.send_signal(signal.SIGTERM)
-    assert [worker.wait(timeout=60) for worker in workers] == [0] * WORKERS
+    statuses = [worker.wait(timeout=60) for worker in workers]
+    failed = [worker.output.text()[-3000:] for worker in workers if worker.returncode]
+    assert statuses == [0] * WORKERS, failed
 
     statuses = Counter(Task.objects.values_list("status", flat=True))
     completed = set(Task.objects.filter(status="COMPLETED").values_list("result", flat=True))
