@@ -168,5 +168,11 @@ def exception_path(value: Any) -> str:
 
 
 def matches_exception(exc: BaseException, paths: list[str]) -> bool:
-    """Is *exc* an instance of one of the exception classes *paths* name?"""
-    return any(cls is not None and isinstance(exc, cls) for cls in map(_exception_class, paths))
+    """Is *exc* an instance of one of the exception classes *paths* name?
+
+    Matched by name along the class's MRO, with the paths as ``enqueue()``
+    stores them: nothing is imported, so a row's ``retry_on`` cannot make a
+    worker's process import a module.
+    """
+    names = set(paths)
+    return any(class_path(cls) in names for cls in type(exc).__mro__)

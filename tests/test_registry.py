@@ -3,7 +3,12 @@ import sys
 import pytest
 
 from django_simple_queue.exceptions import TaskNotAllowed
-from django_simple_queue.registry import allowed_patterns, check_allowed, resolve
+from django_simple_queue.registry import (
+    allowed_patterns,
+    check_allowed,
+    matches_exception,
+    resolve,
+)
 from tests.testapp import tasks
 
 
@@ -106,3 +111,19 @@ def test_an_imported_callable_listed_exactly_is_allowed(settings):
     from django.core.management import call_command
 
     assert resolve("tests.testapp.tasks.call_command") is call_command
+
+
+@pytest.mark.parametrize(
+    ("exc", "paths", "matches"),
+    [
+        (ConnectionResetError(), ["builtins.ConnectionError"], True),  # a subclass
+        (ConnectionResetError(), ["builtins.ConnectionResetError"], True),
+        (ValueError(), ["builtins.ConnectionError", "builtins.Exception"], True),
+        (ValueError(), ["builtins.TypeError"], False),
+        (ValueError(), [], False),
+        (ValueError(), ["tests.never_imported.Boom"], False),
+    ],
+)
+def test_retry_on_matches_along_the_exception_classes_mro(exc, paths, matches):
+    assert matches_exception(exc, paths) is matches
+    assert "tests.never_imported" not in sys.modules

@@ -96,6 +96,14 @@ def _args(value: Any) -> list[Any]:
     return value
 
 
+def _retry_on(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(path, str) for path in value):
+        raise ValueError(f"retry_on is {value!r:.100}, not a JSON list of exception class paths")
+    return value
+
+
 def _number(value: Any, column: str) -> int | None:
     if value is None:
         return None
@@ -117,7 +125,7 @@ def _row_to_task(row: tuple[Any, ...]) -> ClaimedTask | None:
     try:
         fields["task_name"] = _text(row[1])
         fields["task_params"] = _json(row[2])
-        fields["retry_on"] = _json(row[8])
+        fields["retry_on"] = _retry_on(_json(row[8]))
         fields["args"] = _args(_json(row[9]))
         fields["timeout"] = _number(row[3], "timeout")
         priority = _number(row[6], "priority") or 0

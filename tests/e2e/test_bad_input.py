@@ -153,6 +153,42 @@ def test_a_row_at_the_attempts_maximum_does_not_block_the_queue(run_worker):
     assert (capped.status, capped.result, capped.attempts) == ("COMPLETED", 2, 2_000_000_000)
 
 
+@pytest.mark.parametrize(
+    "retry_on", [[None], [{"x": 1}, 5], "builtins.ValueError", {"builtins.ValueError": 1}]
+)
+def test_a_retry_on_that_is_not_a_list_of_paths_fails_its_row_alone(run_worker, retry_on):
+    # A time limit is matched against retry_on in the supervisor: it must not get there.
+    bad = enqueue(T + "sleep", {"seconds": 5}, timeout=1, max_attempts=2)
+    Task.objects.filter(id=bad.id).update(retry_on=retry_on)
+    good = enqueue(T + "add", {"a": 2, "b": 2})
+    done = run_worker("--burst", "--concurrency", "2")
+    assert done.returncode == 0, done.stderr
+    assert Task.objects.get(id=good.id).result == 4
+    bad = Task.objects.get(id=bad.id)
+    assert (bad.status, bad.attempts) == ("FAILED", 1)
+    assert bad.error == (
+        f"InvalidTaskRow: the row cannot be run as stored: retry_on is {retry_on!r}, not a "
+        "JSON list of exception class paths"
+    )
+
+
+def test_retry_on_never_makes_a_worker_import_a_module(run_worker, tmp_path, monkeypatch):
+    mark = tmp_path / "imported"
+    monkeypatch.setenv("DSQ_IMPORT_MARK", str(mark))
+    retry_on = ["tests.never_imported.Boom"]
+    timed_out = enqueue(T + "sleep", {"seconds": 5}, timeout=1, max_attempts=2)
+    raised = enqueue(T + "fail", {"message": "x"}, max_attempts=2)
+    Task.objects.filter(id__in=[timed_out.id, raised.id]).update(retry_on=retry_on)
+    done = run_worker("--burst", "--concurrency", "2")
+    assert done.returncode == 0, done.stderr
+    # Neither exception is a Boom, so neither is retried; and nobody imported the module.
+    assert sorted(Task.objects.values_list("status", "attempts", "error")) == [
+        ("FAILED", 1, "TimeoutError: timed out after 1 second"),
+        ("FAILED", 1, "ValueError: x"),
+    ]
+    assert not mark.exists()
+
+
 def test_a_task_may_start_processes_of_its_own(run_worker):
     task = enqueue(T + "use_a_pool")
     assert run_worker("--burst").returncode == 0
