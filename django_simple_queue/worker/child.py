@@ -5,11 +5,13 @@ sets Django up itself, so no database connection or lock is ever inherited
 across ``fork`` (and the same code runs on macOS, where fork is unsafe).
 """
 
+import ctypes
 import dataclasses
 import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from multiprocessing.connection import Connection
 from typing import Any
@@ -19,18 +21,26 @@ from django_simple_queue.worker import memory
 logger = logging.getLogger("django_simple_queue.worker")
 
 _SPAWN = multiprocessing.get_context("spawn")
+PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal this process gets when its parent dies
+PARENT_CHECK_INTERVAL = 1.0  # seconds, where there is no prctl
 IDLE_CHECK_AFTER = 1.0  # seconds idle after which kept connections are checked before use
 READY = "ready"  # the first message of every child: Django is set up, send tasks
 ENDED = "ended"  # a message to a child: send task_finished for an attempt that ended elsewhere
 
 
-def main(conn: Connection, task_memory_limit: int | None = None, using: str | None = None) -> None:
+def main(
+    conn: Connection,
+    task_memory_limit: int | None = None,
+    using: str | None = None,
+    parent: int | None = None,
+) -> None:
     """Child entry point: set Django up, then run tasks until told to stop."""
     # A process group of its own: Ctrl-C in a terminal or `kill -TERM -<pgid>`
     # reaches the supervisor only, which decides how running tasks end; and a
     # time limit can kill the task's own subprocesses along with it.
     os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent or os.getppid())
     import django
 
     django.setup()
@@ -71,6 +81,31 @@ def main(conn: Connection, task_memory_limit: int | None = None, using: str | No
         conn.send((task_id, outcome, memory.rss()))
         then()
         release_connections()
+
+
+def die_with_parent(parent: int) -> None:
+    """End this child, and what its task started, once the supervisor is gone.
+
+    A supervisor that is SIGKILLed or crashes cannot stop its children, and
+    its tasks are rescued once its heartbeat stops: a child still running one
+    would run it beside its second run. Linux kills the child the moment its
+    parent dies (``PR_SET_PDEATHSIG``); elsewhere a thread checks every second
+    and kills the child's process group.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_INTERVAL)
+    os.killpg(0, signal.SIGKILL)
 
 
 def run_task(
@@ -134,7 +169,7 @@ class Child:
         # Not daemonic: a task may start processes of its own (multiprocessing
         # refuses that in a daemonic process). The supervisor kills children itself.
         self.process = _SPAWN.Process(
-            target=main, args=(child_conn, task_memory_limit, using), daemon=False
+            target=main, args=(child_conn, task_memory_limit, using, os.getpid()), daemon=False
         )
         self.process.start()
         child_conn.close()

@@ -5,6 +5,7 @@ import signal
 import socket
 import time
 
+import psutil
 import pytest
 
 from django_simple_queue import enqueue
@@ -289,6 +290,23 @@ def test_tasks_of_a_killed_worker_are_rescued_by_another(
     else:
         assert task.result == 1 and task.worker_id != Worker.objects.order_by("started_at")[0].id
     assert "Rescued tasks of lost workers: " in done.stderr
+
+
+def test_children_do_not_outlive_a_killed_supervisor(start_worker):
+    # Its task would be rescued and run again while the orphan still ran it.
+    task = enqueue(T + "sleep", {"seconds": 60})
+    worker = start_worker("--concurrency", "2")
+    wait_for(lambda: Task.objects.get(id=task.id).status == "PROGRESS")
+    children = [
+        child
+        for child in psutil.Process(worker.pid).children()
+        if "resource_tracker" not in " ".join(child.cmdline())
+    ]
+    assert len(children) == 2
+    worker.kill()
+    worker.wait(timeout=10)
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert (len(gone), alive) == (2, [])
 
 
 @pytest.mark.parametrize(
