@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "TASK_MEMORY_LIMIT": None,  # MB one task may add before it fails with MemoryError
     "GRACE_PERIOD": 30.0,  # seconds running tasks get to finish after a stop signal
     "ON_SHUTDOWN": "requeue",  # tasks still running after the grace period: requeue or fail
+    "SIGNAL_TIMEOUT": 60.0,  # seconds a child may spend in task_finished receivers per notice
 }
 
 

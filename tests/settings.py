@@ -86,6 +86,7 @@ DJANGO_SIMPLE_QUEUE_ON_SHUTDOWN = os.environ.get("DSQ_ON_SHUTDOWN", "requeue")
 # The chaos test shortens the lifeline: beats every 0.5 s, lost after 2 s.
 DJANGO_SIMPLE_QUEUE_HEARTBEAT_INTERVAL = float(os.environ.get("DSQ_HEARTBEAT", "5"))
 DJANGO_SIMPLE_QUEUE_STALE_AFTER = float(os.environ.get("DSQ_STALE_AFTER", "60"))
+DJANGO_SIMPLE_QUEUE_SIGNAL_TIMEOUT = float(os.environ.get("DSQ_SIGNAL_TIMEOUT", "60"))
 DJANGO_SIMPLE_QUEUE_RETRY_BACKOFF = 0.05  # seconds: retries in tests come back at once
 
 # For the test that proves a worker stops when its children cannot start.

@@ -60,6 +60,7 @@ def main(
 
             _, ended_name, ended_id, ended_attempt, ended_outcome = message
             finish_ended(ended_name, ended_id, ended_attempt, ended_outcome, using)
+            conn.send(READY)  # the notice is sent: this child is free again
             continue
         task_id, task_name, params, retry_on, args = message
         # Since the previous task started, not ended: a long task that never
@@ -78,9 +79,14 @@ def main(
                 os._exit(0)
         # The outcome first: once the supervisor has it, nothing that follows
         # (task_finished receivers) can make the task run or be reported twice.
-        conn.send((task_id, outcome, memory.rss()))
-        then()
+        # Then READY once they are done: until then no task is sent here, so no
+        # receiver's time counts against the next task's time limit.
+        conn.send((task_id, outcome, memory.rss(), then is not None))
+        if then is not None:
+            then()
         release_connections()
+        if then is not None:
+            conn.send(READY)
 
 
 def die_with_parent(parent: int) -> None:
@@ -175,6 +181,8 @@ class Child:
         child_conn.close()
         self.ready = False  # True once the child has set Django up
         self.task: Any = None  # the ClaimedTask being run, or None when idle
+        self.notices = 0  # task_finished notices it is sending (READY ends each)
+        self.notices_since = 0.0  # monotonic time the oldest of them began
         self.started: float = 0.0  # monotonic time the current task was sent
         self.done = 0  # tasks completed by this process
         self.timed_out: str | None = None  # the error to record once an overrun is killed
@@ -182,7 +190,22 @@ class Child:
 
     @property
     def idle(self) -> bool:
-        return self.ready and not self.retiring and self.task is None and self.process.is_alive()
+        return (
+            self.ready
+            and not self.retiring
+            and self.task is None
+            and not self.notices
+            and self.process.is_alive()
+        )
+
+    def notifying(self, now: float) -> None:
+        """Count one more notice this child sends before it is free (a READY ends it)."""
+        if not self.notices:
+            self.notices_since = now
+        self.notices += 1
+
+    def notified(self) -> None:
+        self.notices = max(0, self.notices - 1)
 
     def send(self, task: Any, now: float) -> None:
         """Hand *task* over; if the child died meanwhile, the supervisor reports the task."""
@@ -197,7 +220,8 @@ class Child:
         try:
             self.conn.send((ENDED, task.task_name, task.id, task.attempts, outcome))
         except OSError:
-            pass  # it died too; the signal is lost, the outcome is not
+            return  # it died too; the signal is lost, the outcome is not
+        self.notifying(time.monotonic())
 
     def stop(self) -> None:
         """Ask the child to exit after its current task."""

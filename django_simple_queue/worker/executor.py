@@ -79,10 +79,6 @@ def failed(exc: BaseException, retryable: bool, traceback: str = "") -> Outcome:
     )
 
 
-def _nothing() -> None:
-    """What is left to do after a plain task's outcome is sent: nothing."""
-
-
 def _outcome(
     call: Callable[[], Any], retry_on: list[str] | None, convert: Callable[[Any], Any] = _as_json
 ) -> Outcome:
@@ -105,11 +101,11 @@ def run(
     args: Any = None,
     task_id: uuid.UUID | None = None,
     using: str | None = None,
-) -> tuple[Outcome, Callable[[], None]]:
+) -> tuple[Outcome, Callable[[], None] | None]:
     """Resolve *task_name* (allowlist first), call it with *args* and *params*, and report.
 
     Returns the outcome and what to do once the supervisor has it: send
-    ``task_finished`` for a task of Django's tasks framework, nothing otherwise.
+    ``task_finished`` for a task of Django's tasks framework, None otherwise.
     A name that does not resolve, arguments of the wrong shape and a result
     that cannot be stored fail for good: running again would change nothing.
     What the call raises is retried when ``retry_on`` is None or names its class.
@@ -122,19 +118,19 @@ def run(
             raise TypeError(f"args must be a JSON list, not {type(args).__name__}")
         func = resolve(task_name)
     except Exception as exc:  # noqa: BLE001
-        return failed(exc, False, tb.format_exc()), _nothing
+        return failed(exc, False, tb.format_exc()), None
     if framework_task.is_task(func):
         return _run_framework_task(func, task_id, args, params, retry_on, using)
-    return _outcome(lambda: _call(func, args, params), retry_on), _nothing
+    return _outcome(lambda: _call(func, args, params), retry_on), None
 
 
 def _run_framework_task(
     task: Any, task_id: Any, args: list[Any], params: dict[str, Any], retry_on: Any, using: Any
-) -> tuple[Outcome, Callable[[], None]]:
+) -> tuple[Outcome, Callable[[], None] | None]:
     try:
         result = framework_task.start(task, task_id, using)  # reads the row: the database
     except Exception as exc:  # noqa: BLE001 - may be back next time
-        return failed(exc, True, tb.format_exc()), _nothing
+        return failed(exc, True, tb.format_exc()), None
     positional = [*framework_task.context(task, result), *args]
     raised: list[BaseException] = []  # for task_finished, whose receivers read exc_info()
 
@@ -158,5 +154,6 @@ def execute(
 ) -> Outcome:
     """``run()``, then at once what follows the outcome; return the outcome."""
     outcome, then = run(task_name, params, retry_on, **options)
-    then()
+    if then is not None:
+        then()
     return outcome

@@ -249,7 +249,7 @@ class Supervisor:
         waitables: list[Any] = [self._wake_r]
         for child in self.children:
             waitables.append(child.process.sentinel)
-            if child.task or not child.ready:
+            if child.task or not child.ready or child.notices:
                 waitables.append(child.conn)
         ready = wait(waitables, timeout)
         if self._wake_r in ready:
@@ -266,15 +266,19 @@ class Supervisor:
         except (EOFError, OSError):
             return  # it died mid-send; _replace() reports the task
         if message == READY:
+            if child.ready:
+                child.notified()
             child.ready = True
             return
-        task_id, outcome, rss = message
+        task_id, outcome, rss, follows = message
         if child.task is None or task_id != child.task.id:
             # Only a process the task forked could send this; trust the child's own task only.
             logger.error("Ignored an outcome for task %s from a child not running it", task_id)
             return
         self._record(child.task, outcome)
         child.task = None
+        if follows:  # it sends the task's task_finished, then READY
+            child.notifying(time.monotonic())
         child.done += 1
         self._recycle_if_due(child, rss, outcome)
 
@@ -383,7 +387,15 @@ class Supervisor:
 
     def _enforce_timeouts(self) -> None:
         now = time.monotonic()
+        notice_limit = settings.SIGNAL_TIMEOUT
         for child in self.children:
+            if child.notices and now - child.notices_since > notice_limit:
+                logger.warning(
+                    "Child %s spent over %gs in task_finished receivers: replacing it",
+                    child.process.pid, notice_limit,
+                )  # fmt: skip
+                child.notices, child.retiring = 0, True  # no task for it while it dies
+                child.signal(signal.SIGKILL)
             limit = child.task and self._limit(child.task)
             if not limit or now - child.started < limit:
                 continue

@@ -219,3 +219,28 @@ def test_a_lost_attempt_is_finished_then_the_task_runs_again(run_worker, signal_
         ["started", result.id, "RUNNING", "2"],
         ["finished", result.id, "SUCCESSFUL", "2"],
     ]  # fmt: skip
+
+
+def test_slow_task_finished_receivers_do_not_eat_the_next_tasks_time(
+    run_worker, signal_log, monkeypatch
+):
+    monkeypatch.setenv("DSQ_SLOW_FINISHED", "3")
+    first = tf.add.enqueue(1, 2)
+    after = enqueue("tests.testapp.tasks.add", {"a": 2, "b": 2}, timeout=2, priority=-1)
+    done = run_worker("--burst", "--concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    assert tf.add.get_result(first.id).return_value == 3
+    after = Task.objects.get(id=after.id)
+    assert (after.status, after.result, after.error) == ("COMPLETED", 4, "")
+
+
+def test_a_child_stuck_in_task_finished_receivers_is_replaced(run_worker, signal_log, monkeypatch):
+    monkeypatch.setenv("DSQ_SLOW_FINISHED", "60")
+    monkeypatch.setenv("DSQ_SIGNAL_TIMEOUT", "1")
+    first = tf.add.enqueue(1, 2)
+    after = enqueue("tests.testapp.tasks.add", {"a": 2, "b": 2}, priority=-1)
+    done = run_worker("--burst", "--concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    assert "spent over 1s in task_finished receivers: replacing it" in done.stderr
+    assert tf.add.get_result(first.id).return_value == 3
+    assert Task.objects.get(id=after.id).result == 4, done.stderr

@@ -2,9 +2,11 @@
 
 Connected in every process that sets Django up (the tests, the worker's
 supervisor and children), so a test can count what each process sent.
+``DSQ_SLOW_FINISHED`` makes the task_finished receiver take that many seconds.
 """
 
 import os
+import time
 
 from django_simple_queue import frameworks
 
@@ -20,6 +22,8 @@ def log_signal(signal_name):
         )
         with open(path, "a") as handle:
             handle.write(line)
+        if signal_name == "finished" and os.environ.get("DSQ_SLOW_FINISHED"):
+            time.sleep(float(os.environ["DSQ_SLOW_FINISHED"]))
 
     return receiver
 
