@@ -11,11 +11,13 @@ import dataclasses
 import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from django_simple_queue import frameworks
 from django_simple_queue.exceptions import TaskFailed
 from django_simple_queue.models import Task
+from django_simple_queue.sql import connection_for
 
 logger = logging.getLogger("django_simple_queue.worker")
 
@@ -39,10 +41,25 @@ def start(task: Any, task_id: Any, using: str | None) -> Any:
     if task_id is None:
         raise ValueError("A task of Django's tasks framework runs from a row: no task id given.")
     framework = _framework(task)
-    row = Task.objects.using(using).get(pk=task_id)
-    result = task_result(row, task, framework)
+    result = task_result(_read(task_id, using), task, framework)
     _send(framework.signals.task_started, result)
     return result
+
+
+def _read(task_id: Any, using: str | None) -> Task:
+    """The claimed row, on a new connection if the server dropped the kept one.
+
+    A child keeps its connection between tasks and checks it only after a
+    second idle; a server restarted meanwhile must not cost the task an attempt.
+    """
+    try:
+        return Task.objects.using(using).get(pk=task_id)
+    except (OperationalError, InterfaceError):
+        connection = connection_for(using)
+        if connection.in_atomic_block or connection.is_usable():
+            raise
+        connection.close()
+    return Task.objects.using(using).get(pk=task_id)
 
 
 def context(task: Any, result: Any) -> list[Any]:

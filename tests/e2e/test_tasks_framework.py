@@ -6,6 +6,7 @@ import uuid
 from collections import Counter
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from django_simple_queue import enqueue, frameworks
@@ -244,3 +245,16 @@ def test_a_child_stuck_in_task_finished_receivers_is_replaced(run_worker, signal
     assert "spent over 1s in task_finished receivers: replacing it" in done.stderr
     assert tf.add.get_result(first.id).return_value == 3
     assert Task.objects.get(id=after.id).result == 4, done.stderr
+
+
+def test_a_connection_the_server_dropped_between_tasks_costs_no_attempt(run_worker):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has no server to drop a connection")
+    # The next task starts at once on the same child, before any idle check.
+    lost = tf.lose_my_connection.using(priority=1).enqueue()
+    after = tf.add.enqueue(2, 3)
+    done = run_worker("--burst", "--concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    assert str(tf.lose_my_connection.get_result(lost.id).status) == "SUCCESSFUL"
+    after = tf.add.get_result(after.id)
+    assert (str(after.status), after.return_value, after.attempts) == ("SUCCESSFUL", 5, 1)

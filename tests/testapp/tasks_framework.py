@@ -81,6 +81,30 @@ def record(path):
     return "recorded"
 
 
+@task
+def lose_my_connection():
+    """Have the server drop this process's connection, from another one, as a restart would.
+
+    This process's own connection sees no error, so the worker keeps it for the next task.
+    """
+    from django.db import connection, connections
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()" if connection.vendor == "mysql" else
+                       "SELECT pg_backend_pid()")  # fmt: skip
+        (backend,) = cursor.fetchone()
+    other = connections.create_connection(connection.alias)
+    try:
+        with other.cursor() as cursor:
+            if connection.vendor == "mysql":
+                cursor.execute(f"KILL {int(backend)}")
+            else:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+    finally:
+        other.close()
+    return backend
+
+
 def plain(a):
     """Not declared with @task and not in a tasks module: never runs."""
     return a
