@@ -20,6 +20,7 @@ from django_simple_queue.conf import settings
 from django_simple_queue.forms import TaskAddForm
 from django_simple_queue.models import Task, Worker
 from django_simple_queue.sql import DatabaseNow
+from django_simple_queue.sql.finish import one_line
 
 EMPTY = "\u2014"  # an em dash, for a value that is not known (yet)
 
@@ -202,8 +203,9 @@ class TaskAdmin(admin.ModelAdmin):
         """Cancel tasks no worker has claimed yet; leave the others alone."""
         selected = queryset.count()
         # The status guard is what keeps a task a worker claimed meanwhile running.
+        reason = f"TaskCancelled: cancelled in the admin by {request.user.get_username()}"
         done = queryset.filter(status=Task.QUEUED).update(
-            status=Task.CANCELLED, completed_at=DatabaseNow()
+            status=Task.CANCELLED, completed_at=DatabaseNow(), error=one_line(reason), traceback=""
         )
         message = ngettext(
             "%(done)d task cancelled, %(skipped)d skipped (only queued tasks are cancelled).",

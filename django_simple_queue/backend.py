@@ -40,6 +40,7 @@ STATUSES = {
 # What an error history entry names when the failure was not an exception the
 # task raised (a worker stop, a row that could not be read).
 NOT_AN_EXCEPTION = "django_simple_queue.exceptions.TaskFailed"
+WORKER_IDS_MAX = 1000  # attempts a TaskResult lists
 
 
 def _task_class(base: type) -> type:
@@ -236,7 +237,8 @@ def task_result(
     result = framework.TaskResult(
         task=task,
         id=str(row.id),
-        status=framework.TaskResultStatus[STATUSES[row.status]],
+        # A status no worker writes (set by hand) will never run: it reads as FAILED.
+        status=framework.TaskResultStatus[STATUSES.get(row.status, "FAILED")],
         enqueued_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.completed_at if row.status in Task.TERMINAL else None,
@@ -265,21 +267,27 @@ def _errors(row: Task, up_to: int | None = None) -> list[tuple[str, str]]:
     if up_to is not None:
         history = [entry for entry in history if (entry.get("attempt") or 0) <= up_to]
     errors = [
-        (
-            entry.get("exception") or NOT_AN_EXCEPTION,
-            entry.get("traceback") or entry.get("error") or "",
-        )
-        for entry in history
+        (_text(entry, "exception") or NOT_AN_EXCEPTION, _entry_text(entry)) for entry in history
     ]
-    ended_without_entry = (
-        up_to is None
-        and row.status in (Task.FAILED, Task.CANCELLED)
-        and (not history or history[-1].get("attempt") != row.attempts)
+    failed_without_entry = row.status == Task.FAILED and (
+        not history or history[-1].get("attempt") != row.attempts
     )
-    if ended_without_entry and (row.error or row.traceback):
-        # Failed by a rescue or cancelled from the admin: no exception, only the reason.
-        errors.append((NOT_AN_EXCEPTION, row.traceback or row.error))
+    if up_to is None and (failed_without_entry or row.status == Task.CANCELLED):
+        # Failed outside any attempt's run, or cancelled: no exception, only the reason.
+        reason = row.traceback or row.error
+        if reason:
+            errors.append((NOT_AN_EXCEPTION, reason))
     return errors
+
+
+def _text(entry: dict[str, Any], key: str) -> str:
+    """*entry*'s *key* if it is text (a history written by hand may hold anything)."""
+    value = entry.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _entry_text(entry: dict[str, Any]) -> str:
+    return _text(entry, "traceback") or _text(entry, "error")
 
 
 def _worker_ids(row: Task) -> list[str]:
@@ -287,9 +295,12 @@ def _worker_ids(row: Task) -> list[str]:
 
     Failed attempts name their worker in the error history; the current or last
     attempt is the row's ``worker_id``; a rescue records the lost worker's
-    attempt. An attempt nobody recorded is an empty string.
+    attempt. An attempt nobody recorded is an empty string. A row with more
+    than ``WORKER_IDS_MAX`` attempts (written by hand) lists its latest ones.
     """
-    by_attempt = {entry.get("attempt"): entry.get("worker") or "" for entry in _history(row)}
-    if row.worker_id is not None and row.attempts:
-        by_attempt[row.attempts] = str(row.worker_id)
-    return [by_attempt.get(attempt, "") for attempt in range(1, (row.attempts or 0) + 1)]
+    by_attempt = {entry.get("attempt"): _text(entry, "worker") for entry in _history(row)}
+    attempts = row.attempts or 0
+    if row.worker_id is not None and attempts:
+        by_attempt[attempts] = str(row.worker_id)
+    first = max(1, attempts - WORKER_IDS_MAX + 1)
+    return [by_attempt.get(attempt, "") for attempt in range(first, attempts + 1)]

@@ -246,6 +246,9 @@ def test_cancel_stops_queued_tasks_only(admin_client):
     assert statuses() == expected
     cancelled = Task.objects.get(id=tasks[Task.QUEUED].id)
     assert abs(cancelled.completed_at - timezone.now()) < datetime.timedelta(minutes=1)
+    assert (cancelled.error, cancelled.traceback) == (
+        "TaskCancelled: cancelled in the admin by admin", "",
+    )  # fmt: skip
     assert Task.objects.filter(completed_at__isnull=False).count() == 1
 
 

@@ -250,6 +250,40 @@ def test_a_cancelled_or_rescued_task_names_the_reason_as_its_error():
     assert result.errors[0].exception_class.__name__ == "TaskFailed"
 
 
+def test_a_task_cancelled_after_a_failed_attempt_lists_both():
+    history = [{"attempt": 1, "error": "ValueError: x", "exception": "builtins.ValueError",
+                "traceback": "Traceback ... ValueError: x", "worker": "w"}]  # fmt: skip
+    result = _row_as("CANCELLED", errors=history, attempts=1, error="TaskCancelled: by admin")
+    assert [(e.exception_class_path, e.traceback) for e in result.errors] == [
+        ("builtins.ValueError", "Traceback ... ValueError: x"),
+        ("django_simple_queue.exceptions.TaskFailed", "TaskCancelled: by admin"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "errors", "worker_ids"),
+    [
+        # A status no worker writes: it will never run.
+        ({"status": "WEIRD"}, "FAILED", [], []),
+        # A history of the wrong types: what is not text reads as missing.
+        ({"status": "FAILED", "attempts": 1, "errors": [
+            {"attempt": 1, "exception": 5, "traceback": ["a"], "error": None, "worker": 7}]},
+         "FAILED", [("django_simple_queue.exceptions.TaskFailed", "")], [""]),
+        # More attempts than anyone could list: the latest ones.
+        ({"status": "FAILED", "attempts": 2_000_000_000}, "FAILED", [], [""] * 1000),
+    ],
+)  # fmt: skip
+def test_a_row_written_by_hand_still_reads_as_a_result(fields, status, errors, worker_ids):
+    result = tf.add.enqueue(1, 2)
+    Task.objects.filter(id=result.id).update(**fields)
+    result = backend.get_result(result.id)
+    assert str(result.status) == status
+    assert [(e.exception_class_path, e.traceback) for e in result.errors] == errors
+    assert result.worker_ids == worker_ids
+    for error in result.errors:
+        assert error.exception_class.__name__ == "TaskFailed"
+
+
 def test_refresh_reads_the_row_again():
     result = tf.add.enqueue(1, 2)
     Task.objects.filter(id=result.id).update(status="COMPLETED", result=3, attempts=1)
