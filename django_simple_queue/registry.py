@@ -6,7 +6,6 @@ not be able to make the worker import an arbitrary module.
 """
 
 import importlib
-import sys
 from typing import Any
 
 from django.apps import apps
@@ -61,7 +60,8 @@ def _check_shape(task_name: str) -> None:
 def _not_listed(task_name: str) -> TaskNotAllowed:
     return TaskNotAllowed(
         f"Task {task_name!r} is not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, "
-        "define it in the tasks module of an installed app, or declare it with @task."
+        "define it in the tasks module of an installed app, or declare it with @task in an "
+        "installed app."
     )
 
 
@@ -75,14 +75,29 @@ def check_allowed(task_name: str) -> None:
 def may_import(task_name: str) -> bool:
     """May an unlisted *task_name* be imported to see whether it is a ``@task``?
 
-    Yes inside an installed app's package, or when its module is imported
-    already (importing it again runs no code): a library's tasks module that
-    its app loads at start-up, such as modelsearch's under ``wagtail.search``.
+    Only inside the package of an installed app, or of an app whose config an
+    installed app's config extends: a library's tasks that another app ships,
+    such as modelsearch's under Wagtail's ``wagtail.search``. The rule is the
+    same in every process of a project, so what enqueues also runs.
     """
     module_name = task_name.rpartition(".")[0]
-    if module_name in sys.modules:
-        return True
-    return apps.ready and apps.get_containing_app_config(module_name) is not None
+    return any(
+        module_name == package or module_name.startswith(package + ".")
+        for package in _app_packages()
+    )
+
+
+def _app_packages() -> set[str]:
+    if not apps.ready:
+        return set()
+    packages = set()
+    for config in apps.get_app_configs():
+        packages.add(config.name)
+        for cls in type(config).__mro__:
+            declared = vars(cls).get("name")
+            if isinstance(declared, str) and declared:
+                packages.add(declared)
+    return packages
 
 
 def resolve(task_name: str) -> Any:

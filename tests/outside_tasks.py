@@ -1,4 +1,4 @@
-"""A ``@task`` outside every installed app: allowed only once something imported it."""
+"""A ``@task`` outside every installed app: never run, even once something imported it."""
 
 from django_simple_queue import frameworks
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django_simple_queue",
     "tests.testapp",
+    "tests.extended",  # its config extends the uninstalled tests.library's
 ]
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

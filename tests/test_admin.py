@@ -357,7 +357,7 @@ def test_add_form_offers_the_configured_defaults(admin_client, settings):
             "task_name",
             "Task 'django.contrib.auth.models.User' is not allowed: add it to "
             "DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, define it in the tasks module of an "
-            "installed app, or declare it with @task.",
+            "installed app, or declare it with @task in an installed app.",
         ),
         (
             {"task_name": "tests.testapp.tasks.missing"},

@@ -132,6 +132,19 @@ def test_bad_using_raises_invalid_task_and_writes_nothing():
     assert Task.objects.count() == 0
 
 
+def test_a_task_the_worker_would_refuse_is_refused_at_enqueue():
+    from tests import outside_tasks
+
+    with pytest.raises(InvalidTask) as raised:
+        outside_tasks.double.enqueue(2)
+    assert str(raised.value) == (
+        "Task 'tests.outside_tasks.double' is not allowed: add it to "
+        "DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, define it in the tasks module of an installed app, "
+        "or declare it with @task in an installed app."
+    )
+    assert Task.objects.count() == 0
+
+
 def test_a_function_not_at_module_level_is_refused():
     def inner():
         return 1

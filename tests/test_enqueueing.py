@@ -70,7 +70,7 @@ def test_max_attempts_default_comes_from_the_setting(settings):
         ("tests.testapp.nothere.f", None, {}, TaskNotAllowed,
          "Task 'tests.testapp.nothere.f' is not allowed: add it to "
          "DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, define it in the tasks module of an "
-         "installed app, or declare it with @task."),
+         "installed app, or declare it with @task in an installed app."),
         ("tests.testapp.tasks.missing", None, {}, TaskNotFound,
          "Task 'tests.testapp.tasks.missing': module 'tests.testapp.tasks' has no attribute "
          "'missing'."),

@@ -46,23 +46,30 @@ def test_unlisted_names_in_an_installed_app_run_only_if_declared_with_task(monke
     assert str(raised.value) == (
         "Task 'tests.testapp.tasks_framework.plain' is not allowed: add it to "
         "DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, define it in the tasks module of an installed app, "
-        "or declare it with @task."
+        "or declare it with @task in an installed app."
     )
     with pytest.raises(TaskNotAllowed, match="or declare it with @task"):
         resolve("tests.testapp.models.Execution")
 
 
-def test_a_task_outside_installed_apps_runs_once_its_module_is_imported(monkeypatch):
+def test_a_task_outside_installed_apps_never_runs_even_once_imported(monkeypatch):
     pytest.importorskip("tests.testapp.tasks_framework", exc_type=ImportError)
     monkeypatch.delitem(sys.modules, "tests.outside_tasks", raising=False)
-    with pytest.raises(TaskNotAllowed, match="or declare it with @task"):
+    with pytest.raises(TaskNotAllowed, match="or declare it with @task in an installed app"):
         resolve("tests.outside_tasks.double")
-    assert "tests.outside_tasks" not in sys.modules
-    from tests import outside_tasks
+    assert "tests.outside_tasks" not in sys.modules  # refused before any import
+    from tests import outside_tasks  # noqa: F401 - imported by the web process, say
 
-    assert resolve("tests.outside_tasks.double") is outside_tasks.double
-    with pytest.raises(TaskNotAllowed, match="or declare it with @task"):
-        resolve("tests.outside_tasks.frameworks")
+    with pytest.raises(TaskNotAllowed, match="or declare it with @task in an installed app"):
+        resolve("tests.outside_tasks.double")
+
+
+def test_a_task_of_a_library_an_installed_apps_config_extends_runs(monkeypatch):
+    pytest.importorskip("tests.testapp.tasks_framework", exc_type=ImportError)
+    monkeypatch.delitem(sys.modules, "tests.library.jobs", raising=False)
+    assert resolve("tests.library.jobs.triple").func(2) == 6
+    with pytest.raises(TaskNotAllowed, match="or declare it with @task in an installed app"):
+        resolve("tests.library.jobs.frameworks")  # imported, but not a @task
 
 
 def test_setting_replaces_the_default(settings):

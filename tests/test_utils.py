@@ -54,7 +54,8 @@ def test_create_task_rejects_args_that_are_not_a_dict_and_writes_nothing(args):
             "json.dumps",
             TaskNotAllowed,
             "Task 'json.dumps' is not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, "
-            "define it in the tasks module of an installed app, or declare it with @task.",
+            "define it in the tasks module of an installed app, or declare it with @task in "
+            "an installed app.",
         ),
         (
             "tests.testapp.tasks.missing",

@@ -166,7 +166,8 @@ def test_rows_that_cannot_run_fail_alone(run_worker):
     assert {key: (row.status, row.error) for key, row in rows.items()} == {
         "unlisted": ("FAILED", "TaskNotAllowed: Task 'tests.testapp.tasks_framework.plain' is "
                      "not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, define it in "
-                     "the tasks module of an installed app, or declare it with @task."),
+                     "the tasks module of an installed app, or declare it with @task in an "
+                     "installed app."),
         "args_not_list": ("FAILED", "InvalidTaskRow: the row cannot be run as stored: args is "
                           "dict, not a JSON list"),
         "wrong_arity": ("FAILED", "TypeError: add() missing 1 required positional argument: 'b'"),

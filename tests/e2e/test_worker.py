@@ -61,7 +61,7 @@ def test_burst_runs_every_failure_path_and_keeps_going(run_worker, tmp_path):
     assert errors == {
         "unknown_module": "TaskNotAllowed: Task 'tests.testapp.tasks_gone.f' is not allowed: "
         "add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, define it in the tasks module of an "
-        "installed app, or declare it with @task.",
+        "installed app, or declare it with @task in an installed app.",
         "missing_function": "TaskNotFound: Task 'tests.testapp.tasks.gone': module "
         "'tests.testapp.tasks' has no attribute 'gone'.",
         "bad_kwargs": "TypeError: add() got an unexpected keyword argument 'z'",

@@ -29,7 +29,7 @@ def test_generator_values_are_collected():
          "'tests.testapp.tasks' has no attribute 'missing'."),
         ("tests.testapp.nomodule.f", {}, "TaskNotAllowed: Task 'tests.testapp.nomodule.f' is "
          "not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, define it in the tasks "
-         "module of an installed app, or declare it with @task."),
+         "module of an installed app, or declare it with @task in an installed app."),
         (T + "add", {"a": 1}, "TypeError: add() missing 1 required positional argument: 'b'"),
         (T + "add", {"a": 1, "b": 2, "c": 3},
          "TypeError: add() got an unexpected keyword argument 'c'"),
