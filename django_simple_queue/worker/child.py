@@ -183,33 +183,36 @@ class Child:
         self.task: Any = None  # the ClaimedTask being run, or None when idle
         self.notices = 0  # task_finished notices it is sending (READY ends each)
         self.notices_since = 0.0  # monotonic time the oldest of them began
-        self.started: float = 0.0  # monotonic time the current task was sent
+        self.waiting = False  # its task waits behind those notices: its clock has not started
+        self.started: float = 0.0  # monotonic time the current task was sent, or began waiting
         self.done = 0  # tasks completed by this process
         self.timed_out: str | None = None  # the error to record once an overrun is killed
         self.retiring = False  # asked to exit after its current task (recycled)
 
     @property
     def idle(self) -> bool:
-        return (
-            self.ready
-            and not self.retiring
-            and self.task is None
-            and not self.notices
-            and self.process.is_alive()
-        )
+        return self.ready and not self.retiring and self.task is None and self.process.is_alive()
 
     def notifying(self, now: float) -> None:
-        """Count one more notice this child sends before it is free (a READY ends it)."""
+        """Count one more notice this child sends before its next task (a READY ends it)."""
         if not self.notices:
             self.notices_since = now
         self.notices += 1
 
-    def notified(self) -> None:
+    def notified(self, now: float) -> None:
+        """One notice is sent; after the last, a task sent meanwhile starts, and its clock."""
         self.notices = max(0, self.notices - 1)
+        if not self.notices and self.waiting:
+            self.waiting, self.started = False, now
 
     def send(self, task: Any, now: float) -> None:
-        """Hand *task* over; if the child died meanwhile, the supervisor reports the task."""
+        """Hand *task* over; if the child died meanwhile, the supervisor reports the task.
+
+        A child still sending notices gets it all the same (the claim overlaps
+        them), but its time limit counts from when they are done.
+        """
         self.task, self.started, self.timed_out = task, now, None
+        self.waiting = bool(self.notices)
         try:
             self.conn.send((task.id, task.task_name, task.task_params, task.retry_on, task.args))
         except OSError:  # BrokenPipeError: it died while the claim ran

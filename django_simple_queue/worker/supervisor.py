@@ -267,7 +267,7 @@ class Supervisor:
             return  # it died mid-send; _replace() reports the task
         if message == READY:
             if child.ready:
-                child.notified()
+                child.notified(time.monotonic())
             child.ready = True
             return
         task_id, outcome, rss, follows = message
@@ -394,8 +394,16 @@ class Supervisor:
                     "Child %s spent over %gs in task_finished receivers: replacing it",
                     child.process.pid, notice_limit,
                 )  # fmt: skip
+                if child.task is not None and child.waiting:
+                    # It never began: back to the queue, this run not counted.
+                    note = f"its child spent over {notice_limit:g}s in task_finished receivers"
+                    self._record(child.task, Outcome(Task.QUEUED, error=f"WorkerStopped: {note}"))
+                    child.task = None
                 child.notices, child.retiring = 0, True  # no task for it while it dies
                 child.signal(signal.SIGKILL)
+                continue
+            if child.waiting:
+                continue  # its clock starts once the notices before it are sent
             limit = child.task and self._limit(child.task)
             if not limit or now - child.started < limit:
                 continue
