@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     python bench/throughput.py --database sqlite|postgres|mariadb \
-        [--tasks 5000] [--workers 1] [--concurrency 2] [--task add|record] \
+        [--tasks 5000] [--workers 1] [--concurrency 2] [--task add|record|framework] \
         [--conn-max-age SECONDS] [--url DATABASE_URL]
 
 The script owns its database: ``tmp/bench.sqlite3`` (deleted and rebuilt on
@@ -33,8 +33,11 @@ URLS = {
 }
 # add: no database work, so the figures are the queue's own overhead. record: one
 # INSERT per task, like most real tasks (the worker's child then needs a connection).
+# framework: the same no-op declared with Django's @task and enqueued with .enqueue()
+# (the child reads the row back for the TaskResult and sends the start/finish signals).
 TASKS = {
     "add": ("tests.testapp.tasks.add", lambda number: {"a": number, "b": 1}),
+    "framework": ("tests.testapp.tasks_framework.add", lambda number: {"a": number, "b": 1}),
     "record": ("tests.testapp.tasks.record", lambda number: {"key": f"bench-{number}"}),
 }
 BULK_BATCH = 1000  # rows per INSERT in the bulk_create phase
@@ -148,6 +151,12 @@ def enqueue_each(task: str, tasks: int) -> None:
     from django_simple_queue import enqueue
 
     name, params = TASKS[task]
+    if task == "framework":
+        from tests.testapp.tasks_framework import add
+
+        for number in range(tasks):
+            add.enqueue(**params(number))
+        return
     for number in range(tasks):
         enqueue(name, params(number))
 
