@@ -16,14 +16,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import router
 
 from django_simple_queue import frameworks
 from django_simple_queue.conf import settings
 from django_simple_queue.exceptions import EnqueueError
 from django_simple_queue.jsonvalue import problem
-from django_simple_queue.models import BACKEND_MAX_LENGTH, Task
 from django_simple_queue.registry import exception_path, resolve
+
+try:
+    from django_simple_queue.models import BACKEND_MAX_LENGTH, Task
+except RuntimeError as exc:  # Django's "isn't in an application in INSTALLED_APPS"
+    raise ImproperlyConfigured(
+        "SimpleQueueBackend keeps tasks in django_simple_queue's table: add "
+        "'django_simple_queue' to INSTALLED_APPS and run migrate."
+    ) from exc
 
 logger = logging.getLogger("django_simple_queue.backend")
 
@@ -156,22 +164,6 @@ class SimpleQueueBackend(_PRIMARY.BaseTaskBackend):  # type: ignore[name-defined
         if framework is None:
             raise missing(f"Task {result_id} is not a task of Django's tasks framework.")
         return task_result(row, task, framework)
-
-    def check(self, **kwargs: Any) -> list[Any]:
-        """Refuse a project where the task table cannot exist: the app is not installed."""
-        from django.apps import apps
-        from django.core.checks import Error
-
-        if apps.is_installed("django_simple_queue"):
-            return []
-        return [
-            Error(
-                f"TASKS[{self.alias!r}] uses SimpleQueueBackend, but django_simple_queue is "
-                "not in INSTALLED_APPS.",
-                hint="Add 'django_simple_queue' to INSTALLED_APPS and run migrate.",
-                id="django_simple_queue.E006",
-            )
-        ]
 
 
 # A subclass of one framework's base class, and registered as one of the other's, so

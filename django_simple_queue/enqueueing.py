@@ -50,9 +50,18 @@ def _run_after(run_after: datetime.datetime | None, delay: Any) -> datetime.date
     if run_after is not None and delay is not None:
         raise EnqueueError("Pass run_after or delay, not both.")
     if delay is not None:
+        if isinstance(delay, bool) or not isinstance(delay, (datetime.timedelta, int, float)):
+            raise EnqueueError(
+                f"delay must be a timedelta or a number of seconds, not {type(delay).__name__}."
+            )
         if not isinstance(delay, datetime.timedelta):
             delay = datetime.timedelta(seconds=delay)
         return timezone.now() + delay
+    if run_after is not None and not isinstance(run_after, datetime.datetime):
+        raise EnqueueError(
+            f"run_after must be an aware datetime, not {type(run_after).__name__} (a timedelta "
+            "or a number of seconds goes in delay)."
+        )
     if run_after is not None and timezone.is_naive(run_after):
         raise EnqueueError("run_after must be an aware datetime.")
     return run_after

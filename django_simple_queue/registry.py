@@ -58,6 +58,12 @@ def _check_shape(task_name: str) -> None:
 
 
 def _not_listed(task_name: str) -> TaskNotAllowed:
+    if settings.ALLOWED_TASKS is not None:
+        return TaskNotAllowed(
+            f"Task {task_name!r} is not allowed: it is not in DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, "
+            "which replaces the default (the tasks module of every installed app): add it "
+            "there, or declare it with @task in an installed app."
+        )
     return TaskNotAllowed(
         f"Task {task_name!r} is not allowed: add it to DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, "
         "define it in the tasks module of an installed app, or declare it with @task in an "

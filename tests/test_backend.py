@@ -2,6 +2,9 @@
 
 import datetime
 import pickle
+import subprocess
+import sys
+import textwrap
 import uuid
 
 import pytest
@@ -16,6 +19,7 @@ if not frameworks.installed():
     pytest.skip("neither django.tasks nor the django_tasks backport", allow_module_level=True)
 
 from django_simple_queue.backend import SimpleQueueBackend  # noqa: E402
+from tests.conftest import ROOT  # noqa: E402
 from tests.testapp import tasks_framework as tf  # noqa: E402
 
 FRAMEWORK = frameworks.primary()
@@ -323,12 +327,28 @@ def test_aenqueue_writes_the_row_too():
     assert (Task.objects.get().id, Task.objects.get().args) == (uuid.UUID(result.id), [4, 5])
 
 
-def test_the_backend_check_needs_the_app_installed(settings):
-    assert backend.check() == []
-    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if "simple_queue" not in app]
-    [error] = backend.check()
-    assert (error.id, error.msg) == (
-        "django_simple_queue.E006",
-        "TASKS['default'] uses SimpleQueueBackend, but django_simple_queue is not in "
-        "INSTALLED_APPS.",
+def test_the_backend_without_the_app_installed_says_what_to_add():
+    script = textwrap.dedent(
+        """
+        import django
+        from django.conf import settings
+
+        settings.configure(
+            INSTALLED_APPS=[],
+            DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+            TASKS={"default": {"BACKEND": "django_simple_queue.backend.SimpleQueueBackend"}},
+        )
+        django.setup()
+        try:
+            import django_simple_queue.backend
+        except Exception as exc:
+            print(f"{type(exc).__name__}: {exc}")
+        """
     )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == (
+        "ImproperlyConfigured: SimpleQueueBackend keeps tasks in django_simple_queue's table: "
+        "add 'django_simple_queue' to INSTALLED_APPS and run migrate."
+    ), done.stderr

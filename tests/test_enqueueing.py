@@ -115,6 +115,16 @@ def test_max_attempts_default_comes_from_the_setting(settings):
          "Pass run_after or delay, not both."),
         (NOOP, None, {"run_after": datetime.datetime(2030, 1, 1)}, EnqueueError,
          "run_after must be an aware datetime."),
+        (NOOP, None, {"run_after": datetime.timedelta(hours=1)}, EnqueueError,
+         "run_after must be an aware datetime, not timedelta (a timedelta or a number of "
+         "seconds goes in delay)."),
+        (NOOP, None, {"run_after": datetime.date(2030, 1, 1)}, EnqueueError,
+         "run_after must be an aware datetime, not date (a timedelta or a number of seconds "
+         "goes in delay)."),
+        (NOOP, None, {"delay": "60"}, EnqueueError,
+         "delay must be a timedelta or a number of seconds, not str."),
+        (NOOP, None, {"delay": True}, EnqueueError,
+         "delay must be a timedelta or a number of seconds, not bool."),
     ],
 )  # fmt: skip
 @pytest.mark.django_db

@@ -76,8 +76,13 @@ def test_setting_replaces_the_default(settings):
     settings.DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS = ["tests.testapp.tasks.add", "json.*"]
     assert resolve("json.dumps").__name__ == "dumps"
     check_allowed("tests.testapp.tasks.add")
-    with pytest.raises(TaskNotAllowed):
+    with pytest.raises(TaskNotAllowed) as raised:
         check_allowed("tests.testapp.tasks.fail")
+    assert str(raised.value) == (
+        "Task 'tests.testapp.tasks.fail' is not allowed: it is not in "
+        "DJANGO_SIMPLE_QUEUE_ALLOWED_TASKS, which replaces the default (the tasks module of "
+        "every installed app): add it there, or declare it with @task in an installed app."
+    )
 
 
 def test_denied_modules_stay_denied_even_when_listed(settings):

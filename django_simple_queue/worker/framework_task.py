@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from django_simple_queue import frameworks
 from django_simple_queue.exceptions import TaskFailed
+from django_simple_queue.jsonvalue import problem
 from django_simple_queue.models import Task
 from django_simple_queue.sql import connection_for
 
@@ -71,7 +72,12 @@ def context(task: Any, result: Any) -> list[Any]:
 
 def normalize(task: Any, value: Any) -> Any:
     """The return value as the framework converts it (tuples to lists); TypeError if not JSON."""
-    return _framework(task).normalize_json(value)
+    try:
+        return _framework(task).normalize_json(value)
+    except TypeError as exc:  # Django's text ("Unsupported type: ...") does not say what it was
+        found = problem(value, "the return value")
+        detail = f"{found} ({exc})" if found else str(exc)
+        raise TypeError(f"The result cannot be stored as JSON: {detail}") from None
 
 
 def finish(

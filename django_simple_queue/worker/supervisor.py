@@ -14,6 +14,7 @@ import uuid
 from multiprocessing.connection import wait
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, InterfaceError, reset_queries
 from django.db.migrations.executor import MigrationExecutor
 
@@ -107,7 +108,7 @@ class Supervisor:
         except (DatabaseError, InterfaceError):
             return  # the database is away: run() waits for it
         if plan:
-            raise RuntimeError(
+            raise ImproperlyConfigured(
                 "The django_simple_queue tables are not migrated on database "
                 f"{connection.alias!r}: run 'manage.py migrate django_simple_queue' first."
             )

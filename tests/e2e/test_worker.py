@@ -187,10 +187,11 @@ def test_worker_refuses_an_unmigrated_database(run_worker):
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
     assert done.returncode == 1
-    assert (
-        "RuntimeError: The django_simple_queue tables are not migrated on database 'default': "
-        "run 'manage.py migrate django_simple_queue' first." in done.stderr
+    assert done.stderr.endswith(
+        "CommandError: The django_simple_queue tables are not migrated on database 'default': "
+        "run 'manage.py migrate django_simple_queue' first.\n"
     )
+    assert "Traceback" not in done.stderr
 
 
 def test_children_that_cannot_start_stop_the_worker(run_worker, monkeypatch):

@@ -66,7 +66,10 @@ def test_a_failure_is_finished_while_its_exception_is_handled(received):
 def test_a_result_that_is_not_json_fails_for_good_with_task_failed_handled(received):
     outcome = run(claimed(tf.returns_object.enqueue()))
     assert (outcome.status, outcome.retryable) == ("FAILED", False)
-    assert outcome.error.startswith("TypeError: ")
+    assert outcome.error == (
+        "TypeError: The result cannot be stored as JSON: the return value is of type object, "
+        "which is not JSON serialisable (Unsupported type: <class 'object'>)"
+    )
     assert received[-1][:2] == ("finished", "FAILED")
     assert received[-1][3].__name__ == "TaskFailed"
 

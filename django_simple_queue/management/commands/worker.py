@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from django_simple_queue.conf import settings
@@ -79,7 +80,7 @@ class Command(BaseCommand):
         if options["timeout"] is not None and options["timeout"] < 0:
             raise CommandError("--timeout must be 0 (no limit) or a positive number of seconds.")
         _log_to_console(options["verbosity"])
-        status = Supervisor(
+        supervisor = Supervisor(
             queues=options["queues"],
             concurrency=options["concurrency"] or settings.CONCURRENCY,
             burst=options["burst"],
@@ -91,6 +92,10 @@ class Command(BaseCommand):
             max_tasks_per_child=options["max_tasks_per_child"],
             max_memory_per_child=options["max_memory_per_child"],
             task_memory_limit=options["task_memory_limit"],
-        ).run()
+        )
+        try:
+            status = supervisor.run()
+        except ImproperlyConfigured as exc:  # the tables are not migrated
+            raise CommandError(str(exc)) from None
         if status:
             raise SystemExit(status)
