@@ -177,7 +177,14 @@ class TaskAdmin(admin.ModelAdmin):
     def errors_text(self, obj: Task) -> str:
         if not obj.errors:
             return EMPTY
-        lines = [f"attempt {e.get('attempt')}: {e.get('error')}" for e in obj.errors]
+        if not isinstance(obj.errors, list):  # written by hand: show it as stored
+            return preformatted(json.dumps(obj.errors))
+        lines = [
+            f"attempt {e.get('attempt')}: {e.get('error')}"
+            if isinstance(e, dict)
+            else json.dumps(e)
+            for e in obj.errors
+        ]
         return preformatted("\n".join(lines))
 
     @admin.action(

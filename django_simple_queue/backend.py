@@ -250,7 +250,14 @@ def task_result(
 
 
 def _history(row: Task) -> list[dict[str, Any]]:
-    return [entry for entry in row.errors or [] if isinstance(entry, dict)]
+    """The row's failed attempts, each with a whole-number ``attempt`` (others are skipped)."""
+    errors = row.errors if isinstance(row.errors, list) else []
+    return [
+        entry
+        for entry in errors
+        if isinstance(entry, dict)
+        and (entry.get("attempt") is None or type(entry.get("attempt")) is int)
+    ]
 
 
 def _errors(row: Task, up_to: int | None = None) -> list[tuple[str, str]]:

@@ -286,6 +286,10 @@ def test_a_task_cancelled_after_a_failed_attempt_lists_both():
         ({"status": "FAILED", "attempts": 1, "errors": [
             {"attempt": 1, "exception": 5, "traceback": ["a"], "error": None, "worker": 7}]},
          "FAILED", [("django_simple_queue.exceptions.TaskFailed", "")], [""]),
+        # A history that is not a list, or whose attempt numbers are not numbers.
+        ({"status": "FAILED", "attempts": 1, "errors": 5}, "FAILED", [], [""]),
+        ({"status": "FAILED", "attempts": 1, "errors": [{"attempt": [1], "error": "x"}]},
+         "FAILED", [], [""]),
         # More attempts than anyone could list: the latest ones.
         ({"status": "FAILED", "attempts": 2_000_000_000}, "FAILED", [], [""] * 1000),
     ],

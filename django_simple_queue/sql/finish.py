@@ -55,7 +55,8 @@ def _with_entry(owned: Any, entry: dict[str, Any] | None) -> dict[str, Any] | No
     rows = list(owned.values_list("errors", flat=True)[:1])
     if not rows:
         return None
-    return {"errors": [*(rows[0] or []), entry][-HISTORY_MAX:]}
+    history = rows[0] if isinstance(rows[0], list) else []  # a row written by hand: anything
+    return {"errors": [*history, entry][-HISTORY_MAX:]}
 
 
 def finish(

@@ -24,9 +24,12 @@ def register(
     return worker_id
 
 
-def beat(worker_id: uuid.UUID, using: str | None = None) -> None:
-    """Stamp the worker's last sign of life on the database clock."""
-    Worker.objects.using(using).filter(id=worker_id).update(last_heartbeat_at=DatabaseNow())
+def beat(worker_id: uuid.UUID, using: str | None = None) -> bool:
+    """Stamp the worker's last sign of life on the database clock; False if its row is gone."""
+    updated = (
+        Worker.objects.using(using).filter(id=worker_id).update(last_heartbeat_at=DatabaseNow())
+    )
+    return updated == 1
 
 
 def stop(worker_id: uuid.UUID, using: str | None = None) -> None:

@@ -40,8 +40,13 @@ class Rescued:
     status: str  # QUEUED (attempts remain) or FAILED
 
 
-def rescue(stale_after: float, using: str | None = None) -> list[Rescued]:
-    """Re-queue or fail tasks held by lost workers; return the ones this call rescued."""
+def rescue(
+    stale_after: float, using: str | None = None, rescuer: uuid.UUID | None = None
+) -> list[Rescued]:
+    """Re-queue or fail tasks held by lost workers; return the ones this call rescued.
+
+    Never the *rescuer*'s own: it is running them, whatever its row says.
+    """
     cutoff = DatabaseNow() - datetime.timedelta(seconds=stale_after)
     live = Worker.objects.using(using).filter(
         stopped_at__isnull=True, last_heartbeat_at__gte=cutoff
@@ -53,6 +58,8 @@ def rescue(stale_after: float, using: str | None = None) -> list[Rescued]:
         .filter(status=Task.PROGRESS)
         .filter(Q(worker_id__isnull=True) | ~Q(worker_id__in=live.values("id")))
     )
+    if rescuer is not None:
+        lost = lost.exclude(worker_id=rescuer)
     fields = ("id", "task_name", "worker_id", "attempts", "max_attempts", "errors")
     rescued = []
     for row in lost.order_by("id").values(*fields)[:BATCH]:

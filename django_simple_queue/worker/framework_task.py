@@ -152,7 +152,12 @@ def finish_ended(
 def _send(signal: Any, result: Any) -> None:
     from django_simple_queue.backend import SimpleQueueBackend
 
-    for receiver, response in signal.send_robust(SimpleQueueBackend, task_result=result):
+    try:
+        responses = signal.send_robust(SimpleQueueBackend, task_result=result)
+    except (SystemExit, KeyboardInterrupt) as exc:  # send_robust catches Exception only
+        logger.error("Task %s: a receiver of a tasks signal raised %r", result.id, exc)
+        return
+    for receiver, response in responses:
         if isinstance(response, Exception):
             logger.error(
                 "Task %s: a receiver of a tasks signal raised: %r (%s)",

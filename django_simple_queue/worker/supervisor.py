@@ -114,8 +114,10 @@ class Supervisor:
             )
 
     def _finished(self) -> bool:
-        if len(self.recorder) or self.ended or any(child.task for child in self.children):
+        if len(self.recorder) or self.ended:
             return False
+        if any(child.task or child.notices for child in self.children):
+            return False  # tasks running, or task_finished receivers (bounded by SIGNAL_TIMEOUT)
         limit_reached = self.max_tasks is not None and self.processed >= self.max_tasks
         return self.stopping or limit_reached or (self.burst and self.drained)
 
@@ -123,8 +125,9 @@ class Supervisor:
         reset_queries()  # with DEBUG=True, Django would log every query of a long life
         now = time.monotonic()
         if now >= self.next_beat:
-            self._db(lambda: heartbeat.beat(self.worker_id, self.using))
-            self._db(self._rescue)
+            self._db(self._beat)
+            if not self.failures:  # only a worker whose own beat is written judges others
+                self._db(self._rescue)
             self.next_beat = now + settings.HEARTBEAT_INTERVAL
         self._flush()
         self._announce_ended()
@@ -134,8 +137,16 @@ class Supervisor:
         if time.monotonic() >= self.stop_deadline:
             self._end_grace_period()
 
+    def _beat(self) -> None:
+        if heartbeat.beat(self.worker_id, self.using):
+            return
+        # Its row was deleted (by hand, a cleanup job): without one, others would
+        # take it for lost and rescue the tasks it is running.
+        logger.warning("Worker %s: its row was gone; registering it again", self.worker_id)
+        heartbeat.register(self.worker_id, self.queues, self.concurrency, self.using)
+
     def _rescue(self) -> None:
-        rescued = rescue.rescue(settings.STALE_AFTER, self.using)
+        rescued = rescue.rescue(settings.STALE_AFTER, self.using, rescuer=self.worker_id)
         if not rescued:
             return
         failed = sum(1 for task in rescued if task.status == Task.FAILED)
@@ -323,7 +334,12 @@ class Supervisor:
                 f"{self.stillborn} child processes in a row {dead.death()} before they were "
                 "ready; see their output above."
             )
-        if dead.task is not None:
+        if dead.task is not None and dead.waiting:
+            # It died in the receivers of the task before: this one never began.
+            note = f"ChildProcessError: its child {dead.death()} before the task began"
+            logger.warning("Task %s re-queued: %s", dead.task.id, note)
+            self._record(dead.task, Outcome(Task.QUEUED, error=note))
+        elif dead.task is not None:
             outcome = self._death_outcome(dead)
             self._record(dead.task, outcome)
             self.ended.append((dead.task, outcome))
@@ -344,13 +360,20 @@ class Supervisor:
         self.ended.clear()
 
     def _end_grace_period(self) -> None:
-        """Stop what still runs; put it back (run not counted) or fail it, per ON_SHUTDOWN."""
+        """Stop what still runs; put it back (run not counted) or fail it, per ON_SHUTDOWN.
+
+        Children still in task_finished receivers are stopped too; a task waiting
+        behind them never began, so it goes back whatever ON_SHUTDOWN says.
+        """
         note = f"the worker stopped; the task was still running after {self.grace_period:g}s"
-        requeue = settings.ON_SHUTDOWN != "fail"
         for child in self.children:
+            if child.task is None and not child.notices:
+                continue
+            child.notices, child.retiring = 0, True
+            child.kill()
             if child.task is None:
                 continue
-            child.kill()
+            requeue = child.waiting or settings.ON_SHUTDOWN != "fail"
             status = Task.QUEUED if requeue else Task.FAILED
             self._record(child.task, Outcome(status, error=f"WorkerStopped: {note}"))
             logger.warning(

@@ -189,6 +189,19 @@ def test_retry_on_never_makes_a_worker_import_a_module(run_worker, tmp_path, mon
     assert not mark.exists()
 
 
+@pytest.mark.parametrize("errors", [5, True, "garbage", {"a": 1}])
+def test_an_error_history_that_is_not_a_list_is_replaced_not_a_jam(run_worker, errors):
+    bad = enqueue(T + "fail", {"message": "x"})
+    Task.objects.filter(id=bad.id).update(errors=errors)
+    good = enqueue(T + "add", {"a": 2, "b": 2}, priority=-1)
+    done = run_worker("--burst")
+    assert done.returncode == 0, done.stderr
+    bad = Task.objects.get(id=bad.id)
+    assert (bad.status, bad.error) == ("FAILED", "ValueError: x")
+    assert [entry["error"] for entry in bad.errors] == ["ValueError: x"]
+    assert Task.objects.get(id=good.id).result == 4
+
+
 def test_a_task_may_start_processes_of_its_own(run_worker):
     task = enqueue(T + "use_a_pool")
     assert run_worker("--burst").returncode == 0

@@ -265,3 +265,44 @@ def test_a_connection_the_server_dropped_between_tasks_costs_no_attempt(run_work
     assert str(tf.lose_my_connection.get_result(lost.id).status) == "SUCCESSFUL"
     after = tf.add.get_result(after.id)
     assert (str(after.status), after.return_value, after.attempts) == ("SUCCESSFUL", 5, 1)
+
+
+def test_a_receiver_that_raises_system_exit_is_logged_and_the_child_goes_on(
+    run_worker, signal_log, monkeypatch
+):
+    monkeypatch.setenv("DSQ_FINISHED_ENDS", "SystemExit")
+    first = tf.pid.enqueue()
+    second = tf.pid.using(priority=-1).enqueue()
+    done = run_worker("--burst", "--concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    assert f"Task {first.id}: a receiver of a tasks signal raised SystemExit(5)" in done.stderr
+    first, second = tf.pid.get_result(first.id), tf.pid.get_result(second.id)
+    assert first.return_value == second.return_value  # the same child ran both
+
+
+def test_a_child_that_dies_in_receivers_gives_back_the_task_waiting_behind_them(
+    run_worker, signal_log, monkeypatch
+):
+    monkeypatch.setenv("DSQ_FINISHED_ENDS", "os._exit")
+    monkeypatch.setenv("DSQ_SLOW_FINISHED", "1")  # the next task is handed over meanwhile
+    first = tf.add.enqueue(1, 2)
+    after = enqueue("tests.testapp.tasks.add", {"a": 2, "b": 2}, priority=-1)
+    done = run_worker("--burst", "--concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    assert tf.add.get_result(first.id).return_value == 3  # written before the receivers ran
+    assert (
+        f"Task {after.id} re-queued: ChildProcessError: its child exited with status 5 before "
+        "the task began" in done.stderr
+    )
+    after = Task.objects.get(id=after.id)
+    assert (after.status, after.result, after.attempts) == ("COMPLETED", 4, 1)
+
+
+def test_a_worker_that_stops_lets_task_finished_receivers_finish(
+    run_worker, signal_log, monkeypatch
+):
+    monkeypatch.setenv("DSQ_SLOW_FINISHED", "6")  # longer than the 5 s a stopping child gets
+    result = tf.add.enqueue(1, 2)
+    done = run_worker("--burst")
+    assert done.returncode == 0, done.stderr
+    assert ["slept", result.id] in signal_log()

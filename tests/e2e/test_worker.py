@@ -293,6 +293,22 @@ def test_tasks_of_a_killed_worker_are_rescued_by_another(
     assert "Rescued tasks of lost workers: " in done.stderr
 
 
+def test_a_worker_whose_row_was_deleted_registers_again(start_worker, monkeypatch):
+    # Without a row it would look lost, and another worker would rescue what it runs.
+    monkeypatch.setenv("DSQ_HEARTBEAT", "0.5")
+    task = enqueue(T + "sleep", {"seconds": 3})
+    worker = start_worker()
+    wait_for(lambda: Task.objects.get(id=task.id).status == "PROGRESS")
+    holder = Task.objects.get(id=task.id).worker_id
+    Worker.objects.filter(id=holder).delete()
+    wait_for(lambda: Worker.objects.filter(id=holder).exists())
+    wait_for(lambda: Task.objects.get(id=task.id).status == "COMPLETED")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    assert f"Worker {holder}: its row was gone; registering it again" in worker.output.text()
+    assert Task.objects.get(id=task.id).attempts == 1
+
+
 def test_children_do_not_outlive_a_killed_supervisor(start_worker):
     # Its task would be rescued and run again while the orphan still ran it.
     task = enqueue(T + "sleep", {"seconds": 60})

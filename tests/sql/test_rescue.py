@@ -117,3 +117,12 @@ def test_the_lost_workers_late_outcome_changes_nothing():
     rescue(60)
     assert finish(task, stale, "COMPLETED", result=1) is False
     assert Task.objects.get(id=task).status == "QUEUED"
+
+
+def test_the_rescuer_never_takes_its_own_tasks():
+    # Its own row looks lost (a database outage just ended), but it is running them.
+    me = worker(120)
+    mine = held(me, max_attempts=2)
+    assert rescue(60, rescuer=me) == []
+    assert Task.objects.get(id=mine).status == "PROGRESS"
+    assert [task.id for task in rescue(60)] == [mine]

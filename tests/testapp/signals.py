@@ -2,7 +2,9 @@
 
 Connected in every process that sets Django up (the tests, the worker's
 supervisor and children), so a test can count what each process sent.
-``DSQ_SLOW_FINISHED`` makes the task_finished receiver take that many seconds.
+``DSQ_SLOW_FINISHED`` makes the task_finished receiver take that many seconds
+(then it logs ``slept <id>``); ``DSQ_FINISHED_ENDS`` makes it raise ``SystemExit``
+or call ``os._exit``.
 """
 
 import os
@@ -22,8 +24,17 @@ def log_signal(signal_name):
         )
         with open(path, "a") as handle:
             handle.write(line)
-        if signal_name == "finished" and os.environ.get("DSQ_SLOW_FINISHED"):
+        if signal_name != "finished":
+            return
+        if os.environ.get("DSQ_SLOW_FINISHED"):
             time.sleep(float(os.environ["DSQ_SLOW_FINISHED"]))
+            with open(path, "a") as handle:
+                handle.write(f"slept {task_result.id}\n")
+        ending = os.environ.get("DSQ_FINISHED_ENDS")
+        if ending == "SystemExit":
+            raise SystemExit(5)
+        if ending == "os._exit":
+            os._exit(5)
 
     return receiver
 

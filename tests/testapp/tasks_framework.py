@@ -82,6 +82,11 @@ def record(path):
 
 
 @task
+def pid():
+    return os.getpid()
+
+
+@task
 def lose_my_connection():
     """Have the server drop this process's connection, from another one, as a restart would.
 
