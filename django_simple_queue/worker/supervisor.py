@@ -325,8 +325,10 @@ class Supervisor:
         self.recorder.flush_each_once()
 
     def _replace(self, dead: Child) -> None:
-        if dead.process.is_alive() or (self.stopping and dead.task is None):
-            return  # alive, or stopped on purpose during shutdown: nothing to replace
+        if dead.process.is_alive():
+            return
+        if self.stopping and dead.task is None and not self._needs_announcer(dead):
+            return  # stopped on purpose during shutdown: nothing to replace
         self.stillborn = 0 if dead.ready else self.stillborn + 1
         if self.stillborn >= STARTUP_FAILURES_MAX:
             # Respawning forever would hide the cause (bad settings, an import error).
@@ -346,6 +348,11 @@ class Supervisor:
         dead.kill()
         index = self.children.index(dead)
         self.children[index] = self._new_child()
+
+    def _needs_announcer(self, dead: Child) -> bool:
+        """Stopping, with task_finished owed and no other child left to send it?"""
+        others = [c for c in self.children if c is not dead and not c.retiring]
+        return bool(self.ended) and not any(c.process.is_alive() for c in others)
 
     def _announce_ended(self) -> None:
         """Have an idle child send ``task_finished`` for attempts that ended outside a child.
@@ -374,13 +381,19 @@ class Supervisor:
             if child.task is None:
                 continue
             requeue = child.waiting or settings.ON_SHUTDOWN != "fail"
-            status = Task.QUEUED if requeue else Task.FAILED
-            self._record(child.task, Outcome(status, error=f"WorkerStopped: {note}"))
+            outcome = Outcome(
+                Task.QUEUED if requeue else Task.FAILED, error=f"WorkerStopped: {note}"
+            )
+            self._record(child.task, outcome)
+            if not child.waiting:  # it began: its task_finished is still owed
+                self.ended.append((child.task, outcome))
             logger.warning(
                 "Task %s %s: %s", child.task.id, "re-queued" if requeue else "failed", note
             )
             child.task = None
-        self.ended.clear()  # no time is left to announce them
+        # Once: what is left is sending the task_finished owed, from a child that
+        # is idle, or one started for it (see _replace), within SIGNAL_TIMEOUT.
+        self.stop_deadline = float("inf")
 
     def _death_outcome(self, dead: Child) -> Outcome:
         """The outcome of a task whose process died: killed for its time limit, or crashed."""

@@ -2,6 +2,8 @@
 
 import datetime
 import os
+import signal
+import time
 import uuid
 from collections import Counter
 
@@ -306,3 +308,23 @@ def test_a_worker_that_stops_lets_task_finished_receivers_finish(
     done = run_worker("--burst")
     assert done.returncode == 0, done.stderr
     assert ["slept", result.id] in signal_log()
+
+
+@pytest.mark.parametrize(("policy", "status"), [("requeue", "READY"), ("fail", "FAILED")])
+def test_a_task_cut_short_by_the_grace_period_still_gets_its_task_finished(
+    start_worker, signal_log, monkeypatch, policy, status
+):
+    monkeypatch.setenv("DSQ_ON_SHUTDOWN", policy)
+    result = tf.nap.enqueue(60)
+    worker = start_worker("--grace-period", "1")
+    deadline = time.monotonic() + 30
+    while Task.objects.get(id=result.id).status != "PROGRESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0, worker.output.text()
+    assert str(tf.nap.get_result(result.id).status) == status
+    assert [line[:3] for line in signal_log()] == [
+        ["enqueued", result.id, "READY"], ["started", result.id, "RUNNING"],
+        ["finished", result.id, "FAILED"],
+    ]  # fmt: skip

@@ -82,6 +82,12 @@ def record(path):
 
 
 @task
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+@task
 def pid():
     return os.getpid()
 
