@@ -40,6 +40,14 @@ def history_entry(
     }
 
 
+def appended(errors: Any, entry: dict[str, Any]) -> list[Any]:
+    """*errors* with *entry* appended, the newest ``HISTORY_MAX`` kept.
+
+    A history that is not a list (a row written by hand) is started afresh.
+    """
+    return [*(errors if isinstance(errors, list) else []), entry][-HISTORY_MAX:]
+
+
 def _owned(task_id: uuid.UUID, worker_id: uuid.UUID, using: str | None) -> Any:
     return Task.objects.using(using).filter(id=task_id, worker_id=worker_id, status=Task.PROGRESS)
 
@@ -55,8 +63,7 @@ def _with_entry(owned: Any, entry: dict[str, Any] | None) -> dict[str, Any] | No
     rows = list(owned.values_list("errors", flat=True)[:1])
     if not rows:
         return None
-    history = rows[0] if isinstance(rows[0], list) else []  # a row written by hand: anything
-    return {"errors": [*history, entry][-HISTORY_MAX:]}
+    return {"errors": appended(rows[0], entry)}
 
 
 def finish(

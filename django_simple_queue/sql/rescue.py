@@ -21,7 +21,7 @@ from django.db.models import Q
 
 from django_simple_queue.models import Task, Worker
 from django_simple_queue.sql import DatabaseNow
-from django_simple_queue.sql.finish import HISTORY_MAX, history_entry
+from django_simple_queue.sql.finish import appended, history_entry
 
 WORKER_LOST = (
     "WorkerLost: the worker running this task stopped sending heartbeats (killed, crashed "
@@ -65,7 +65,6 @@ def rescue(
     for row in lost.order_by("id").values(*fields)[:BATCH]:
         holder, attempts = row["worker_id"], row["attempts"]
         entry = history_entry(attempts, WORKER_LOST, "", "", str(holder or ""))
-        history = [*(row["errors"] if isinstance(row["errors"], list) else []), entry]
         change: dict[str, Any]
         if attempts < row["max_attempts"]:
             status = Task.QUEUED
@@ -74,7 +73,11 @@ def rescue(
             status = Task.FAILED
             change = {"completed_at": DatabaseNow()}
         updated = lost.filter(id=row["id"], worker_id=holder, attempts=attempts).update(
-            status=status, error=WORKER_LOST, traceback="", errors=history[-HISTORY_MAX:], **change
+            status=status,
+            error=WORKER_LOST,
+            traceback="",
+            errors=appended(row["errors"], entry),
+            **change,
         )
         if updated:
             rescued.append(Rescued(row["id"], row["task_name"], attempts, status))
