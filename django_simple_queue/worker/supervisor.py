@@ -338,9 +338,9 @@ class Supervisor:
             )
         if dead.task is not None and dead.waiting:
             # It died in the receivers of the task before: this one never began.
-            note = f"ChildProcessError: its child {dead.death()} before the task began"
-            logger.warning("Task %s re-queued: %s", dead.task.id, note)
-            self._record(dead.task, Outcome(Task.QUEUED, error=note))
+            self._give_back(
+                dead, f"ChildProcessError: its child {dead.death()} before the task began"
+            )
         elif dead.task is not None:
             outcome = self._death_outcome(dead)
             self._record(dead.task, outcome)
@@ -348,6 +348,12 @@ class Supervisor:
         dead.kill()
         index = self.children.index(dead)
         self.children[index] = self._new_child()
+
+    def _give_back(self, child: Child, error: str) -> None:
+        """Put back the task that waits behind *child*'s receivers: it never began there."""
+        logger.warning("Task %s re-queued: %s", child.task.id, error)
+        self._record(child.task, Outcome(Task.QUEUED, error=error))
+        child.task = None
 
     def _needs_announcer(self, dead: Child) -> bool:
         """Stopping, with task_finished owed and no other child left to send it?"""
@@ -373,6 +379,7 @@ class Supervisor:
         behind them never began, so it goes back whatever ON_SHUTDOWN says.
         """
         note = f"the worker stopped; the task was still running after {self.grace_period:g}s"
+        requeue = settings.ON_SHUTDOWN != "fail"
         for child in self.children:
             if child.task is None and not child.notices:
                 continue
@@ -380,13 +387,14 @@ class Supervisor:
             child.kill()
             if child.task is None:
                 continue
-            requeue = child.waiting or settings.ON_SHUTDOWN != "fail"
+            if child.waiting:
+                self._give_back(child, f"WorkerStopped: {note}")
+                continue
             outcome = Outcome(
                 Task.QUEUED if requeue else Task.FAILED, error=f"WorkerStopped: {note}"
             )
             self._record(child.task, outcome)
-            if not child.waiting:  # it began: its task_finished is still owed
-                self.ended.append((child.task, outcome))
+            self.ended.append((child.task, outcome))  # it began: its task_finished is owed
             logger.warning(
                 "Task %s %s: %s", child.task.id, "re-queued" if requeue else "failed", note
             )
@@ -432,10 +440,11 @@ class Supervisor:
                     child.process.pid, notice_limit,
                 )  # fmt: skip
                 if child.task is not None and child.waiting:
-                    # It never began: back to the queue, this run not counted.
-                    note = f"its child spent over {notice_limit:g}s in task_finished receivers"
-                    self._record(child.task, Outcome(Task.QUEUED, error=f"WorkerStopped: {note}"))
-                    child.task = None
+                    self._give_back(
+                        child,
+                        f"WorkerStopped: its child spent over {notice_limit:g}s in "
+                        "task_finished receivers",
+                    )
                 child.notices, child.retiring = 0, True  # no task for it while it dies
                 child.signal(signal.SIGKILL)
                 continue
