@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -65,6 +66,17 @@ class Output:
     def join(self, timeout: float = 60) -> None:
         for thread in self.threads:
             thread.join(timeout)
+
+
+def children_of(process: subprocess.Popen) -> list[Any]:
+    """The worker's child processes (psutil), multiprocessing's resource tracker left out."""
+    import psutil
+
+    try:
+        kids = psutil.Process(process.pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    return [kid for kid in kids if "resource_tracker" not in " ".join(kid.cmdline())]
 
 
 @pytest.fixture

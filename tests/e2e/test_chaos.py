@@ -12,12 +12,12 @@ import signal
 import time
 from collections import Counter
 
-import psutil
 import pytest
 from django.db import connection
 from django.db.models import Count
 
 from django_simple_queue.models import Task
+from tests.conftest import children_of
 from tests.e2e.test_database_trouble import can_control_server, start_server, stop_server
 from tests.testapp.models import Execution
 
@@ -27,14 +27,6 @@ CHAOS_FOR = 30.0  # seconds of killing
 FINISH_LIMIT = 150.0  # seconds for everything to end after the killing stops
 REASONS = ("WorkerLost: ", "ChildProcessError: ", "WorkerStopped: ")
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def children_of(process):
-    try:
-        kids = psutil.Process(process.pid).children()
-    except psutil.NoSuchProcess:
-        return []
-    return [kid for kid in kids if "resource_tracker" not in " ".join(kid.cmdline())]
 
 
 def settle(limit):

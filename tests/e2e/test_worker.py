@@ -10,6 +10,7 @@ import pytest
 
 from django_simple_queue import enqueue
 from django_simple_queue.models import Task, Worker
+from tests.conftest import children_of
 from tests.testapp.models import Execution
 
 T = "tests.testapp.tasks."
@@ -314,11 +315,7 @@ def test_children_do_not_outlive_a_killed_supervisor(start_worker):
     task = enqueue(T + "sleep", {"seconds": 60})
     worker = start_worker("--concurrency", "2")
     wait_for(lambda: Task.objects.get(id=task.id).status == "PROGRESS")
-    children = [
-        child
-        for child in psutil.Process(worker.pid).children()
-        if "resource_tracker" not in " ".join(child.cmdline())
-    ]
+    children = children_of(worker)
     assert len(children) == 2
     worker.kill()
     worker.wait(timeout=10)
